@@ -1,0 +1,60 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: Mapping[str, Any] | type | None = None) -> Flask:
+    """Build the app. Starts no thread and opens no connection beyond what a request needs.
+
+    `config` is a config class, or a mapping of settings applied last (tests use that).
+    """
+    from . import settings
+
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    settings.configure(app, config)
+
+    from . import database  # noqa: F401  (SQLite connection events)
+    from .extensions import csrf, db, limiter, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    limiter.init_app(app)
+
+    from . import access, errors, requests_setup, security
+
+    requests_setup.init_app(app)
+    access.init_app(app)
+    security.init_app(app)
+    errors.init_app(app)
+
+    from .audit import bp as audit_bp
+    from .auth import bp as auth_bp
+    from .registries import bp as registries_bp
+    from .support import bp as support_bp
+    from .tools import bp as tools_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(registries_bp)
+    app.register_blueprint(tools_bp)
+    app.register_blueprint(audit_bp)
+    app.register_blueprint(support_bp)
+
+    from . import cli
+
+    cli.init_app(app)
+    return app

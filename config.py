@@ -1,0 +1,168 @@
+"""Configuration classes, and the one place that reads the environment.
+
+`create_app` loads a class with `from_object`, then `load_environment` overlays the variables
+named in design.md, then an optional `instance/config.py` for local secrets. Nothing here is read
+at import time.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from datetime import timedelta
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot run; the message names the variable, never its value."""
+
+
+class BaseConfig:
+    APP_ENV = "development"
+    SECRET_KEY: str | None = None
+    SQLALCHEMY_DATABASE_URI: str | None = None  # default: SQLite in the instance folder
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    SESSION_COOKIE_NAME = "session"
+    # Idle timeout: the session cookie is permanent and renewed on every request.
+    PERMANENT_SESSION_LIFETIME = timedelta(minutes=30)
+    SESSION_REFRESH_EACH_REQUEST = True
+    # Absolute limit on one sign-in, whatever the activity.
+    SESSION_ABSOLUTE_LIFETIME = timedelta(hours=12)
+    REMEMBER_COOKIE_DURATION = timedelta(0)
+
+    MAX_CONTENT_LENGTH = 256 * 1024
+    WTF_CSRF_TIME_LIMIT = None  # valid for the session's life: long-open pages keep working
+    WTF_CSRF_SSL_STRICT = True
+
+    RATELIMIT_ENABLED = True
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    LOGIN_FAILURES_PER_ACCOUNT = "10 per 15 minutes"
+    LOGIN_FAILURES_PER_ADDRESS = "50 per 15 minutes"
+
+    PROXY_FIX_HOPS = 0
+
+    CREDENTIAL_KEYS: str | None = None
+    OUTBOUND_ALLOWED_NETWORKS = ""
+    REGISTRY_CA_BUNDLE: str | None = None
+    ALLOW_INSECURE_REGISTRIES = False
+    CHECK_INTERVAL_SECONDS = 900
+    CHECK_TIMEOUT_SECONDS = 10.0
+    CHECK_CONCURRENCY = 32
+    CELERY_BROKER_URL: str | None = None
+
+    DOCKER_HUB_REGISTRY_URL = "https://registry-1.docker.io"
+    DOCKER_HUB_AUTH_URL = "https://auth.docker.io"
+    GHCR_URL = "https://ghcr.io"
+    GITHUB_API_URL = "https://api.github.com"
+
+    SALES_CONTACT_URL = "mailto:sales@example.com"
+
+
+class DevelopmentConfig(BaseConfig):
+    APP_ENV = "development"
+
+
+class TestingConfig(BaseConfig):
+    APP_ENV = "testing"
+    TESTING = True
+    SECRET_KEY = "testing-secret-key-not-for-production"
+    RATELIMIT_ENABLED = False
+    # Tests talk to the app over https://localhost so the strict Referer check stays on.
+    PREFERRED_URL_SCHEME = "https"
+
+
+class ProductionConfig(BaseConfig):
+    APP_ENV = "production"
+    SESSION_COOKIE_SECURE = True
+    SESSION_COOKIE_NAME = "__Host-session"
+    PREFERRED_URL_SCHEME = "https"
+
+
+CONFIGS: dict[str, type[BaseConfig]] = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def config_class(environ: Mapping[str, str] | None = None) -> type[BaseConfig]:
+    environ = os.environ if environ is None else environ
+    name = environ.get("APP_ENV", "development").strip().lower()
+    try:
+        return CONFIGS[name]
+    except KeyError:
+        raise ConfigError(
+            f"APP_ENV must be one of {', '.join(sorted(CONFIGS))}; got an unknown value"
+        ) from None
+
+
+def _boolean(name: str, value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ConfigError(f"{name} must be true or false")
+
+
+def _number(name: str, value: str, kind: type) -> int | float:
+    try:
+        number = kind(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number") from None
+    if number <= 0 and name != "PROXY_FIX_HOPS":
+        raise ConfigError(f"{name} must be greater than zero")
+    if number < 0:
+        raise ConfigError(f"{name} must not be negative")
+    return number
+
+
+_STRINGS = (
+    "SECRET_KEY",
+    "CREDENTIAL_KEYS",
+    "OUTBOUND_ALLOWED_NETWORKS",
+    "REGISTRY_CA_BUNDLE",
+    "CELERY_BROKER_URL",
+    "RATELIMIT_STORAGE_URI",
+    "DOCKER_HUB_REGISTRY_URL",
+    "DOCKER_HUB_AUTH_URL",
+    "GHCR_URL",
+    "GITHUB_API_URL",
+    "SALES_CONTACT_URL",
+)
+_BOOLEANS = ("ALLOW_INSECURE_REGISTRIES", "RATELIMIT_ENABLED")
+_INTEGERS = ("CHECK_INTERVAL_SECONDS", "CHECK_CONCURRENCY", "PROXY_FIX_HOPS")
+_FLOATS = ("CHECK_TIMEOUT_SECONDS",)
+
+
+def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, object]:
+    """The settings the environment overrides, converted and checked."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, object] = {}
+    for name in _STRINGS:
+        if environ.get(name):
+            values[name] = environ[name]
+    for name in _BOOLEANS:
+        if name in environ:
+            values[name] = _boolean(name, environ[name])
+    for name in _INTEGERS:
+        if environ.get(name):
+            values[name] = _number(name, environ[name], int)
+    for name in _FLOATS:
+        if environ.get(name):
+            values[name] = _number(name, environ[name], float)
+    if environ.get("DATABASE_URL"):
+        values["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(environ["DATABASE_URL"])
+    return values
+
+
+def normalise_database_url(url: str) -> str:
+    """postgres:// and postgresql:// mean psycopg 3, the driver we ship."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url

@@ -1,0 +1,95 @@
+"""Org-scoped routes: members only; another org, a stranger and support staff all get 404.
+
+The routes are read from the URL map, so a new org-scoped route cannot escape these tests.
+"""
+
+import uuid
+
+import pytest
+
+from webapp import create_app
+from tests.conftest import make_config
+
+SAMPLE_VALUES = {"slug": "acme", "id": str(uuid.uuid4()), "registry_id": str(uuid.uuid4()),
+                 "kind": "docker_registry", "tool_id": "1"}
+
+
+def org_routes():
+    app = create_app(make_config("sqlite://"))
+    routes = []
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/orgs/"):
+            continue
+        path = rule.rule
+        for name in rule.arguments:
+            path = path.replace(f"<{name}>", SAMPLE_VALUES[name])
+            path = path.replace(f"<uuid:{name}>", SAMPLE_VALUES[name])
+            path = path.replace(f"<int:{name}>", SAMPLE_VALUES.get(name, "1"))
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            routes.append(pytest.param(method, path, id=f"{method} {rule.endpoint}"))
+    assert routes, "no org-scoped routes found"
+    return routes
+
+
+ROUTES = org_routes()
+
+
+@pytest.fixture
+def two_orgs(make):
+    make.org("acme")
+    make.user("admin@acme.test", org="acme", role="admin")
+    make.org("other")
+    make.user("admin@other.test", org="other", role="admin")
+    make.user("nobody@example.test")
+    make.user("support@platform.test", support=True)
+
+
+@pytest.mark.parametrize("method, path", ROUTES)
+@pytest.mark.parametrize("who", ["admin@other.test", "nobody@example.test", "support@platform.test"])
+def test_outsiders_get_404(client, auth, two_orgs, who, method, path):
+    auth.login(who)
+    token = client.csrf_token("/login")
+    response = client.open(path, method=method, data={"csrf_token": token})
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/orgs/nope/settings/audit-log/", "/orgs/ACME/settings/audit-log/"])
+def test_unknown_org_is_404(client, auth, two_orgs, path):
+    auth.login("admin@acme.test")
+    assert client.get(path).status_code == 404
+
+
+def test_signed_out_visitors_are_sent_to_sign_in(client, two_orgs):
+    response = client.get("/orgs/acme/settings/audit-log/")
+    assert response.status_code == 302 and "/login?next=" in response.headers["Location"]
+
+
+def test_member_sees_the_list_without_add(client, auth, make, two_orgs):
+    make.user("member@acme.test", org="acme", role="member")
+    auth.login("member@acme.test")
+    page = client.get("/orgs/acme/settings/infrastructure/container-registry/").get_data(as_text=True)
+    assert "Container Registry" in page and "Add Registry" not in page
+
+
+def test_support_lands_on_the_console_and_others_do_not_reach_it(client, auth, two_orgs):
+    response = auth.login("support@platform.test")
+    assert response.headers["Location"] == "/support/"
+    assert "Support console" in client.get("/support/").get_data(as_text=True)
+    auth.logout()
+    auth.login("admin@acme.test")
+    assert client.get("/support/").status_code == 404
+
+
+def test_org_switcher_lists_only_my_orgs(client, auth, make, two_orgs):
+    from webapp.extensions import db
+    from webapp.models import Membership
+    from tests.conftest import org_row, user_row
+
+    with client.application.app_context():
+        db.session.add(Membership(user=user_row("admin@acme.test"), org=org_row("other"), role="member"))
+        db.session.commit()
+    make.org("third")
+    auth.login("admin@acme.test")
+    page = client.get("/orgs/other/settings/audit-log/").get_data(as_text=True)
+    assert "/orgs/acme/settings/infrastructure/container-registry/" in page
+    assert "/orgs/third/" not in page

@@ -1,0 +1,99 @@
+"""The data layer on SQLite and PostgreSQL: migrations, and concurrent writers on SQLite."""
+
+import threading
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from flask_migrate import upgrade
+from sqlalchemy import create_engine, inspect
+
+from tests.conftest import make_config
+from webapp import create_app
+from webapp.extensions import db
+from webapp.services import accounts
+
+
+def test_migrations_build_the_whole_schema(backend_url):
+    app = create_app(make_config(backend_url))
+    with app.app_context():
+        upgrade()
+        tables = set(inspect(db.engine).get_table_names())
+        assert {"organizations", "users", "memberships", "registries", "connectivity_checks",
+                "private_tools", "runner_tokens", "audit_events"} <= tables
+        with db.engine.connect() as connection:
+            diff = compare_metadata(MigrationContext.configure(connection), db.metadata)
+        # The migrations and the models agree: nothing left to autogenerate.
+        assert diff == []
+        db.engine.dispose()
+
+
+def test_registry_names_are_unique_per_org_among_active_only(backend_app):
+    import uuid
+
+    import pytest
+    from sqlalchemy.exc import IntegrityError
+
+    from webapp.models import Registry
+
+    with backend_app.app_context():
+        org = accounts.create_org("acme", "Acme", "enterprise")
+        db.session.flush()
+
+        def registry(name, state="active", host="r.example.com"):
+            return Registry(id=uuid.uuid4(), org_id=org.id, kind="docker_registry", name=name,
+                            name_key=name.lower(), host=host, username="u", state=state)
+
+        db.session.add_all([registry("Main"), registry("main", state="draft"),
+                            registry("MAIN", state="removed")])
+        db.session.commit()
+        db.session.add(registry("mAiN", host="other.example.com"))
+        with pytest.raises(IntegrityError):
+            db.session.commit()
+        db.session.rollback()
+
+
+def test_two_sqlite_writers_at_once_both_succeed(tmp_path):
+    app = create_app(make_config(f"sqlite:///{tmp_path / 'busy.db'}"))
+    with app.app_context():
+        db.create_all()
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def writer(number: int) -> None:
+        try:
+            with app.test_request_context("/", method="POST"):
+                from webapp.database import immediate
+
+                with immediate():
+                    barrier.wait()
+                    # Read, then write, in one transaction: the case that fails without
+                    # BEGIN IMMEDIATE ("database is locked").
+                    accounts.find_org(f"org{number}")
+                    accounts.create_org(f"org{number}", f"Org {number}", "team")
+                    db.session.flush()
+                    threading.Event().wait(0.2)
+                    db.session.commit()
+                db.session.remove()
+        except BaseException as error:  # noqa: BLE001
+            errors.append(error)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with app.app_context():
+        assert {o.slug for o in db.session.query(accounts.Organization)} == {"org0", "org1"}
+        db.engine.dispose()
+
+
+def test_sqlite_pragmas(tmp_path):
+    engine = create_engine(f"sqlite:///{tmp_path / 'p.db'}")
+    import webapp.database  # noqa: F401
+
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
+    engine.dispose()

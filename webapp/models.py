@@ -1,0 +1,292 @@
+"""The tables, as SQLAlchemy 2.0 typed models.
+
+Times are stored as UTC and come back timezone-aware on SQLite and PostgreSQL alike.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    Uuid,
+    event,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .extensions import db
+
+PLANS = ("free", "team", "enterprise")
+ROLES = ("admin", "member")
+REGISTRY_KINDS = ("docker_registry", "docker_hub", "github")
+REGISTRY_STATES = ("draft", "active", "removed")
+CHECK_TRIGGERS = ("connect", "manual", "scheduled", "support")
+ACTOR_KINDS = ("user", "support", "runner", "system")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """Naive UTC in the database, aware UTC in Python, whatever the backend does."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Organization(db.Model):
+    __tablename__ = "organizations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(63), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    plan: Mapped[str] = mapped_column(String(16), default="free")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def is_enterprise(self) -> bool:
+        return self.plan == "enterprise"
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    is_support: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Bumped at logout: a session cookie minted before the bump no longer loads the user.
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    memberships: Mapped[list[Membership]] = relationship(
+        back_populates="user", cascade="all, delete-orphan"
+    )
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_epoch}"
+
+
+class Membership(db.Model):
+    __tablename__ = "memberships"
+    __table_args__ = (UniqueConstraint("user_id", "org_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    org_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    role: Mapped[str] = mapped_column(String(16), default="member")
+
+    user: Mapped[User] = relationship(back_populates="memberships")
+    org: Mapped[Organization] = relationship()
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+class Registry(db.Model):
+    """A connected (or being connected) registry of one org.
+
+    `id` is a UUID made before insert, because it is bound into the secret's ciphertext.
+    `host` is the registry's host with a non-default port (`registry.example.com:5000`),
+    lowercased; Docker Hub registries use `docker.io` and GitHub ones `ghcr.io`, the hosts
+    image references name. Removal keeps a tombstone row (state `removed`) with no secret, so
+    the audit trail and check history keep their target.
+    """
+
+    __tablename__ = "registries"
+    __table_args__ = (
+        # Names and addresses are unique among an org's active registries only: a draft or a
+        # tombstone never blocks a name.
+        Index(
+            "uq_registries_org_name_active",
+            "org_id",
+            "name_key",
+            unique=True,
+            sqlite_where=text("state = 'active'"),
+            postgresql_where=text("state = 'active'"),
+        ),
+        Index(
+            "uq_registries_org_address_active",
+            "org_id",
+            "host",
+            "namespace",
+            unique=True,
+            sqlite_where=text("state = 'active'"),
+            postgresql_where=text("state = 'active'"),
+        ),
+        Index("ix_registries_org_state_host", "org_id", "state", "host"),
+        Index("ix_registries_due", "state", "next_check_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(64))
+    name_key: Mapped[str] = mapped_column(String(64))
+    scheme: Mapped[str] = mapped_column(String(8), default="https")
+    host: Mapped[str] = mapped_column(String(255))
+    namespace: Mapped[str] = mapped_column(String(255), default="")
+    username: Mapped[str] = mapped_column(String(255))
+    secret_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
+    secret_key_id: Mapped[str | None] = mapped_column(String(32))
+    secret_fingerprint: Mapped[str | None] = mapped_column(String(16))
+    secret_replaced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ca_certificate: Mapped[str | None] = mapped_column(Text)
+    test_image: Mapped[str | None] = mapped_column(String(255))
+    state: Mapped[str] = mapped_column(String(16), default="draft")
+    status: Mapped[str] = mapped_column(String(32), default="checking")
+    status_reason: Mapped[str] = mapped_column(String(500), default="")
+    last_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    next_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    check_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    secret_first_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    alert_dismissed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+
+    org: Mapped[Organization] = relationship()
+
+    __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def is_active(self) -> bool:
+        return self.state == "active"
+
+
+class ConnectivityCheck(db.Model):
+    """One check of one registry: the history the detail page and support console show."""
+
+    __tablename__ = "connectivity_checks"
+    __table_args__ = (Index("ix_checks_registry_started", "registry_id", "started_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    registry_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("registries.id", ondelete="CASCADE")
+    )
+    trigger: Mapped[str] = mapped_column(String(16))
+    requested_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    outcome: Mapped[str] = mapped_column(String(32))
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    realm_host: Mapped[str | None] = mapped_column(String(255))
+    duration_ms: Mapped[int | None] = mapped_column(Integer)
+
+
+class PrivateTool(db.Model):
+    __tablename__ = "private_tools"
+    __table_args__ = (UniqueConstraint("org_id", "name_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(64))
+    name_key: Mapped[str] = mapped_column(String(64))
+    image: Mapped[str] = mapped_column(String(512))
+    pull_status: Mapped[str | None] = mapped_column(String(32))
+    pull_reason: Mapped[str] = mapped_column(String(500), default="")
+    pull_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class RunnerToken(db.Model):
+    __tablename__ = "runner_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AuditEvent(db.Model):
+    """Append-only: the app never updates or deletes a row (`flask audit prune` excepted)."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        Index("ix_audit_org_created", "org_id", "created_at"),
+        Index("ix_audit_target", "target_id"),
+        Index("ix_audit_bucket", "bucket"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organizations.id", ondelete="SET NULL")
+    )
+    actor_kind: Mapped[str] = mapped_column(String(16))
+    actor_id: Mapped[str | None] = mapped_column(String(64))
+    actor_label: Mapped[str] = mapped_column(String(254), default="")
+    action: Mapped[str] = mapped_column(String(64))
+    target_kind: Mapped[str | None] = mapped_column(String(32))
+    target_id: Mapped[str | None] = mapped_column(String(64))
+    target_label: Mapped[str] = mapped_column(String(255), default="")
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
+    ip: Mapped[str | None] = mapped_column(String(64))
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    # Aggregated events (runner hand-offs) share a bucket key and count up instead of adding rows.
+    bucket: Mapped[str | None] = mapped_column(String(200))
+    count: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AuditLogIsAppendOnly(RuntimeError):
+    pass
+
+
+@event.listens_for(AuditEvent, "before_delete")
+def _refuse_audit_delete(mapper: Any, connection: Any, target: AuditEvent) -> None:
+    raise AuditLogIsAppendOnly("audit events cannot be deleted through the app")
+
+
+@event.listens_for(AuditEvent, "before_update")
+def _refuse_audit_update(mapper: Any, connection: Any, target: AuditEvent) -> None:
+    # The one permitted change: the counter of an aggregated (bucketed) event.
+    state = db.inspect(target)
+    changed = {attr.key for attr in state.attrs if attr.history.has_changes()}
+    if target.bucket is None or not changed <= {"count"}:
+        raise AuditLogIsAppendOnly("audit events cannot be changed through the app")

@@ -1,0 +1,31 @@
+"""Per-request plumbing: the request id, the proxy hops, and which requests write."""
+
+from __future__ import annotations
+
+import secrets
+
+from flask import Flask, g, request
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from .database import begin_writing, end_writing
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def init_app(app: Flask) -> None:
+    hops = int(app.config.get("PROXY_FIX_HOPS") or 0)
+    if hops:
+        # Trust exactly as many proxies as there are, so a client cannot forge its address.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+    @app.before_request
+    def _start_request() -> None:
+        g.request_id = secrets.token_hex(8)
+        if request.method not in SAFE_METHODS:
+            g.write_token = begin_writing()
+
+    @app.teardown_request
+    def _end_request(error: BaseException | None) -> None:
+        token = g.pop("write_token", None)
+        if token is not None:
+            end_writing(token)

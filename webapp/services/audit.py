@@ -1,0 +1,117 @@
+"""The audit log: one function records an event; nothing updates or deletes one but `prune`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import g, has_request_context, request
+from flask_login import current_user
+from sqlalchemy import delete, select, update
+
+from ..extensions import db
+from ..models import AuditEvent, Organization
+
+# Details are for people reading the log; a key that sounds like a secret is a bug.
+FORBIDDEN_DETAIL_KEYS = frozenset(
+    {"password", "secret", "token", "auth", "authorization", "access_token", "credentials"}
+)
+
+
+class Actor:
+    def __init__(self, kind: str, id: str | None = None, label: str = ""):
+        self.kind, self.id, self.label = kind, id, label
+
+    @classmethod
+    def system(cls) -> Actor:
+        return cls("system", None, "system")
+
+    @classmethod
+    def of_user(cls, user: Any) -> Actor:
+        return cls("support" if user.is_support else "user", str(user.id), user.email)
+
+
+def _current_actor() -> Actor:
+    if has_request_context() and current_user and current_user.is_authenticated:
+        return Actor.of_user(current_user)
+    return Actor.system()
+
+
+def _check_details(details: dict[str, Any]) -> dict[str, Any]:
+    for key, value in details.items():
+        if key.lower() in FORBIDDEN_DETAIL_KEYS:
+            raise ValueError(f"audit details must not carry {key!r}")
+        if not isinstance(value, str | int | float | bool | type(None) | list):
+            raise TypeError(f"audit detail {key!r} must be a plain value")
+    return details
+
+
+def record(
+    action: str,
+    *,
+    org: Organization | int | None = None,
+    target: tuple[str, str, str] | None = None,
+    details: dict[str, Any] | None = None,
+    actor: Actor | None = None,
+) -> AuditEvent:
+    """Add an event to the session; it is committed with the change it describes."""
+    actor = actor or _current_actor()
+    org_id = org.id if isinstance(org, Organization) else org
+    target_kind, target_id, target_label = target or (None, None, "")
+    event = AuditEvent(
+        org_id=org_id,
+        actor_kind=actor.kind,
+        actor_id=actor.id,
+        actor_label=actor.label[:254],
+        action=action,
+        target_kind=target_kind,
+        target_id=target_id,
+        target_label=(target_label or "")[:255],
+        details=_check_details(dict(details or {})),
+        ip=request.remote_addr if has_request_context() else None,
+        request_id=g.get("request_id") if has_request_context() else None,
+    )
+    db.session.add(event)
+    return event
+
+
+def record_counted(bucket: str, action: str, **kwargs: Any) -> None:
+    """One row per bucket (e.g. token, registry and hour) whose count goes up on repeats."""
+    counted = db.session.execute(
+        update(AuditEvent)
+        .where(AuditEvent.bucket == bucket)
+        .values(count=AuditEvent.count + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if counted.rowcount:
+        return
+    event = record(action, **kwargs)
+    event.bucket = bucket
+
+
+def events_for_org(org: Organization, limit: int = 200, before_id: int | None = None):
+    query = select(AuditEvent).where(AuditEvent.org_id == org.id)
+    if before_id is not None:
+        query = query.where(AuditEvent.id < before_id)
+    return list(db.session.scalars(query.order_by(AuditEvent.id.desc()).limit(limit)))
+
+
+def events_for_target(target_id: str, limit: int = 50):
+    query = (
+        select(AuditEvent)
+        .where(AuditEvent.target_id == target_id)
+        .order_by(AuditEvent.id.desc())
+        .limit(limit)
+    )
+    return list(db.session.scalars(query))
+
+
+def prune(before: datetime) -> int:
+    """The only delete: events older than `before` (the `flask audit prune` command)."""
+    result = db.session.execute(
+        delete(AuditEvent)
+        .where(AuditEvent.created_at < (before if before.tzinfo else before.replace(tzinfo=UTC)))
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return result.rowcount

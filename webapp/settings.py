@@ -1,0 +1,81 @@
+"""Putting the configuration together: class, environment, instance file, then the caller's."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+import config as config_module
+from config import ConfigError
+
+from .services.vault import KeyConfigError, KeyRing, Vault, development_keys
+
+SECRET_KEY_FILE = "secret_key"
+
+
+def configure(app: Flask, overrides: Mapping[str, Any] | type | None) -> None:
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if isinstance(overrides, type):
+        app.config.from_object(overrides)
+        overrides = None
+    elif overrides is not None and overrides.get("TESTING"):
+        app.config.from_object(config_module.TestingConfig)
+    else:
+        app.config.from_object(config_module.config_class())
+    app.config.update(config_module.from_environment())
+    app.config.from_pyfile("config.py", silent=True)
+    if overrides:
+        app.config.update(overrides)
+
+    production = app.config["APP_ENV"] == "production"
+    if not app.config.get("SECRET_KEY"):
+        if production:
+            raise ConfigError("SECRET_KEY must be set when APP_ENV=production")
+        app.config["SECRET_KEY"] = _development_secret_key(app.instance_path)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        database = Path(app.instance_path) / "app.db"
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{database}"
+    if production and app.config["RATELIMIT_ENABLED"]:
+        if app.config["RATELIMIT_STORAGE_URI"].startswith("memory://"):
+            app.logger.warning(
+                "RATELIMIT_STORAGE_URI is memory://: limits are per process; use Redis"
+            )
+
+    keys = app.config.get("CREDENTIAL_KEYS")
+    if not keys:
+        if production:
+            raise ConfigError("CREDENTIAL_KEYS must be set when APP_ENV=production")
+        keys = development_keys(app.instance_path)
+    try:
+        ring = KeyRing.parse(keys)
+    except KeyConfigError as error:
+        raise ConfigError(str(error)) from None
+    app.extensions["vault"] = Vault(ring, app.config["SECRET_KEY"].encode())
+    app.config["OUTBOUND_NETWORKS"] = parse_networks(app.config["OUTBOUND_ALLOWED_NETWORKS"])
+
+
+def parse_networks(text: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    networks = []
+    for item in filter(None, (part.strip() for part in (text or "").split(","))):
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ConfigError(
+                f"OUTBOUND_ALLOWED_NETWORKS has an entry that is not a CIDR network: {item!r}"
+            ) from None
+    return tuple(networks)
+
+
+def _development_secret_key(instance_path: str) -> str:
+    path = Path(instance_path) / SECRET_KEY_FILE
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
