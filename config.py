@@ -20,7 +20,8 @@ class BaseConfig:
     APP_ENV = "development"
     SECRET_KEY: str | None = None
     SQLALCHEMY_DATABASE_URI: str | None = None  # default: SQLite in the instance folder
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    # Bound parameters stay out of exception messages and logs (they hold ciphertexts).
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"hide_parameters": True}
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

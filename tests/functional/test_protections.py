@@ -1,0 +1,181 @@
+"""Protections every route inherits: CSRF, headers and CSP, Enterprise gating, the audit log."""
+
+import json
+import re
+
+import pytest
+
+from tests.routes import CSRF_EXEMPT_ENDPOINTS, all_routes
+from webapp.extensions import db
+from webapp.models import AuditEvent
+from webapp.services import audit
+
+POST_ROUTES = [r for r in all_routes(methods={"POST"}) if r[2] not in CSRF_EXEMPT_ENDPOINTS]
+REGISTRY_ROUTES = all_routes(prefix="/orgs/<slug>/settings/infrastructure/container-registry")
+
+
+@pytest.mark.parametrize("method, path, endpoint", POST_ROUTES, ids=[r[2] for r in POST_ROUTES])
+def test_every_post_route_refuses_a_missing_csrf_token(client, org_admin, method, path, endpoint):
+    before = _audit_count(client)
+    response = client.post(path, data={})
+    assert response.status_code == 400
+    assert "Form expired" in response.get_data(as_text=True)
+    assert _audit_count(client) == before
+
+
+@pytest.mark.parametrize("method, path, endpoint", POST_ROUTES, ids=[r[2] for r in POST_ROUTES])
+def test_every_post_route_refuses_a_cross_site_referer(client, org_admin, method, path, endpoint):
+    token = client.csrf_token("/login")
+    response = client.post(path, data={"csrf_token": token},
+                           headers={"Referer": "https://evil.example/"})
+    assert response.status_code == 400
+
+
+def test_only_the_runner_api_may_skip_csrf(app):
+    exempt = {name.rsplit(".", 1)[-1] for name in app.extensions["csrf"]._exempt_views}
+    assert exempt <= {e.rsplit(".", 1)[-1] for e in CSRF_EXEMPT_ENDPOINTS}
+
+
+def test_htmx_requests_send_the_token_in_a_header(client, org_admin):
+    token = client.csrf_token("/orgs/acme/settings/audit-log/")
+    response = client.post("/logout", headers={"X-CSRFToken": token, "HX-Request": "true"})
+    assert response.status_code == 302
+
+
+def _audit_count(client):
+    with client.application.app_context():
+        return db.session.query(AuditEvent).count()
+
+
+EXPECTED_CSP = {
+    "default-src": "'none'", "script-src": "'self'", "style-src": "'self'", "img-src": "'self'",
+    "font-src": "'self'", "connect-src": "'self'", "form-action": "'self'", "base-uri": "'none'",
+    "frame-ancestors": "'none'",
+}
+
+
+def assert_security_headers(response, signed_in: bool):
+    csp = dict(part.strip().split(" ", 1) for part in response.headers["Content-Security-Policy"].split(";"))
+    assert csp == EXPECTED_CSP
+    assert "unsafe" not in response.headers["Content-Security-Policy"]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "same-origin"
+    assert response.headers["Cross-Origin-Opener-Policy"] == "same-origin"
+    if signed_in:
+        assert response.headers["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize("path, headers, status", [
+    ("/orgs/acme/settings/infrastructure/container-registry/", {}, 200),
+    ("/orgs/acme/settings/infrastructure/container-registry/", {"HX-Request": "true"}, 200),
+    ("/orgs/acme/settings/nothing-here", {}, 404),
+    ("/orgs/acme/settings/nothing-here", {"HX-Request": "true"}, 404),
+    ("/static/app.js", {}, 200),
+])
+def test_headers_on_pages_fragments_errors_and_static(client, org_admin, path, headers, status):
+    response = client.get(path, headers=headers)
+    response.close()
+    assert response.status_code == status
+    assert_security_headers(response, signed_in=True)
+    if headers and status == 404:
+        body = response.get_data(as_text=True)
+        assert "<html" not in body and "Not found" in body
+
+
+def test_hsts_only_in_production(monkeypatch, tmp_path):
+    from webapp import create_app
+
+    monkeypatch.setenv("APP_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", "p" * 40)
+    monkeypatch.setenv("CREDENTIAL_KEYS", "k1:" + "A" * 43)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'p.db'}")
+    app = create_app()
+    response = app.test_client().get("/login", base_url="https://localhost")
+    assert "max-age=" in response.headers["Strict-Transport-Security"]
+    cookie = response.headers["Set-Cookie"]
+    assert cookie.startswith("__Host-session=") and "Secure" in cookie and "HttpOnly" in cookie
+
+
+def test_no_inline_script_or_style_in_templates():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "templates"
+    for template in root.rglob("*.html"):
+        text = template.read_text()
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", text), template
+        assert "style=" not in text and "<style" not in text, template
+        assert "hx-on" not in text and "|safe" not in text, template
+
+
+def test_htmx_config_meta(client, org_admin):
+    page = client.get("/orgs/acme/settings/audit-log/").get_data(as_text=True)
+    match = re.search(r"<meta name=\"htmx-config\" content='([^']+)'", page)
+    assert match, "no htmx-config meta tag"
+    config = json.loads(match.group(1))
+    assert config["allowEval"] is False and config["allowScriptTags"] is False
+    assert config["includeIndicatorStyles"] is False and config["historyCacheSize"] == 0
+    assert config["selfRequestsOnly"] is True
+    codes = {rule["code"]: rule for rule in config["responseHandling"]}
+    assert codes["422"]["swap"] is True and codes["409"]["swap"] is True
+    assert codes["204"]["swap"] is False
+
+
+@pytest.mark.parametrize("method, path, endpoint", REGISTRY_ROUTES, ids=[r[2] + ":" + r[0] for r in REGISTRY_ROUTES])
+def test_team_plan_admins_are_refused_on_every_registry_route(client, make, auth, method, path, endpoint):
+    make.org("acme", plan="team")
+    auth.login(make.user("admin@acme.test", org="acme", role="admin"))
+    token = client.csrf_token("/orgs/acme/settings/audit-log/")
+    response = client.open(path, method=method, data={"csrf_token": token})
+    assert response.status_code == 403
+    body = response.get_data(as_text=True)
+    assert "Enterprise feature" in body and "Add Registry" not in body
+
+
+def test_audit_log_cannot_be_changed_through_the_app(app):
+    with app.app_context():
+        event = audit.record("something.happened", details={"note": "x"})
+        db.session.commit()
+        event.action = "something.else"
+        with pytest.raises(Exception, match="cannot be changed"):
+            db.session.commit()
+        db.session.rollback()
+        db.session.delete(db.session.get(AuditEvent, event.id))
+        with pytest.raises(Exception, match="cannot be deleted"):
+            db.session.commit()
+        db.session.rollback()
+        with pytest.raises(ValueError, match="must not carry 'password'"):
+            audit.record("bad", details={"password": "x"})
+
+
+def test_audit_prune_is_the_only_delete(app, runner):
+    with app.app_context():
+        audit.record("old.event")
+        db.session.commit()
+    result = runner.invoke(args=["audit", "prune", "--before", "2999-01-01"])
+    assert result.exit_code == 0 and "Deleted 1 audit event" in result.output
+
+
+def test_sign_in_events_carry_actor_ip_and_request_id(app, client, make, auth):
+    email = make.user("a@acme.test", org=make.org("acme"))
+    auth.login(email)
+    auth.logout()
+    with app.app_context():
+        events = db.session.query(AuditEvent).order_by(AuditEvent.id).all()
+        assert [e.action for e in events] == ["user.signed_in", "user.signed_out"]
+        assert all(e.actor_label == email and e.ip and e.request_id for e in events)
+
+
+def test_proxy_fix_uses_the_client_address(database_url):
+    from tests.conftest import Client, make_config
+    from webapp import create_app
+
+    app = create_app(make_config(database_url, PROXY_FIX_HOPS=1))
+    app.test_client_class = Client
+    with app.app_context():
+        db.create_all()
+    client = app.test_client()
+    client.post_form("/login", {"email": "x@y.test", "password": "nope"},
+                     headers={"X-Forwarded-For": "203.0.113.9"})
+    with app.app_context():
+        assert db.session.query(AuditEvent).one().ip == "203.0.113.9"
+        db.engine.dispose()
