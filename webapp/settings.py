@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
@@ -14,6 +13,7 @@ from flask import Flask
 import config as config_module
 from config import ConfigError
 
+from .registry_client.settings import ClientSettings
 from .services.vault import KeyConfigError, KeyRing, Vault, development_keys
 
 SECRET_KEY_FILE = "secret_key"
@@ -57,19 +57,11 @@ def configure(app: Flask, overrides: Mapping[str, Any] | type | None) -> None:
     except KeyConfigError as error:
         raise ConfigError(str(error)) from None
     app.extensions["vault"] = Vault(ring, app.config["SECRET_KEY"].encode())
-    app.config["OUTBOUND_NETWORKS"] = parse_networks(app.config["OUTBOUND_ALLOWED_NETWORKS"])
-
-
-def parse_networks(text: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
-    networks = []
-    for item in filter(None, (part.strip() for part in (text or "").split(","))):
-        try:
-            networks.append(ipaddress.ip_network(item, strict=False))
-        except ValueError:
-            raise ConfigError(
-                f"OUTBOUND_ALLOWED_NETWORKS has an entry that is not a CIDR network: {item!r}"
-            ) from None
-    return tuple(networks)
+    try:
+        client_settings = ClientSettings.from_config(app.config)
+    except ValueError as error:  # the message names the variable
+        raise ConfigError(str(error)) from None
+    app.extensions["registry_client_settings"] = client_settings
 
 
 def _development_secret_key(instance_path: str) -> str:

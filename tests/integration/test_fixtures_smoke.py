@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import json
 import socket
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,30 +23,8 @@ from tests.support.registries import (
     RunningRegistry,
     live_children,
     registry_process,
-    tracked_processes,
 )
 from tests.support.skopeo import Skopeo, build_oci_layout
-
-_SEEN: dict[str, Path] = {}
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _nothing_left_behind() -> Iterator[None]:
-    """Set up first, so torn down LAST: runs after every harness fixture finalizer."""
-    yield
-    problems = []
-    if live_children():
-        problems.append(f"child processes still alive: {live_children()}")
-    threads = [t.name for t in threading.enumerate() if t.name.startswith("https-")]
-    if threads:
-        problems.append(f"server threads still alive: {threads}")
-    if tracked_processes():
-        problems.append(f"registry processes still alive: {[p.pid for p in tracked_processes()]}")
-    for name, path in _SEEN.items():
-        if path.exists():
-            problems.append(f"{name} not removed: {path}")
-    if problems:
-        raise AssertionError("; ".join(problems))
 
 
 @pytest.fixture
@@ -78,9 +55,6 @@ def _jwt_parts(token: str) -> tuple[dict, dict]:
 def test_skopeo_login_htpasswd_registry(
     skopeo: Skopeo, htpasswd_registry: RunningRegistry, registry_harness_dir: Path
 ) -> None:
-    _SEEN["harness dir"] = registry_harness_dir
-    _SEEN["htpasswd registry dir"] = htpasswd_registry.directory
-    _SEEN["skopeo home"] = skopeo.home
     good = skopeo.login(htpasswd_registry, DEFAULT_USER, DEFAULT_PASSWORD)
     assert good.ok, good.output
     assert "Login Succeeded" in good.output
@@ -118,7 +92,6 @@ def test_htpasswd_registry_add_user(
 
 
 def test_skopeo_login_token_registry(skopeo: Skopeo, token_registry: RunningRegistry) -> None:
-    _SEEN["token registry dir"] = token_registry.directory
     ts = token_registry.token_server
     assert ts is not None and ts.port != token_registry.port
     mark = ts.requests.mark()

@@ -1,0 +1,304 @@
+"""Running one connectivity check (`run_check`) or one pull probe (`probe_manifest`).
+
+A check follows the handshake of `handshake.py` over a fresh guarded session with its own
+deadline, reports progress through `on_stage` ("reaching", "signing_in", "checking_access") and
+always ends with a status; it never raises. Decisions made here:
+- A test image that cannot be read is `missing_scope` (signed in, but not allowed to pull it);
+  "not found" is also `missing_scope`, with its own reason, because many registries answer 404
+  rather than reveal that a private image exists.
+- A GitHub token without `X-OAuth-Scopes` (fine-grained or app token) stays `connected` with a
+  reason saying pull access is unverified, unless a test image settles it: GitHub documents only
+  classic tokens for Packages, but refusing a token GHCR accepted would be a guess. The GitHub
+  API is optional: when it does not answer, the registry's answer stands.
+- Expiry: GitHub's token expiry header when the API gives it; for ECR 12 hours after the check
+  that first saw the password (the caller passes it back as `previous_expiry`); a refused
+  credential whose known expiry has passed is `expired` rather than `auth_failed`.
+- Only the status and the host are logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+
+from .address import PATH_COMPONENT, RegistryAddress
+from .challenge import Challenge
+from .errors import RegistryClientError
+from .handshake import Handshake, Stop, Verdict, classify
+from .outbound import OutboundSession
+from .providers import Kind, ecr_expiry, endpoints, is_ecr_host, read_github_token
+from .settings import ClientSettings
+from .statuses import Status
+from .tls import build_ssl_context
+
+__all__ = [
+    "CheckResult",
+    "CheckTarget",
+    "ClientSettings",
+    "ProbeResult",
+    "probe_manifest",
+    "run_check",
+]
+
+logger = logging.getLogger(__name__)
+
+_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,127}")
+_DIGEST = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}")
+
+
+@dataclass(frozen=True)
+class CheckTarget:
+    """What to check. `address` is None for Docker Hub and GitHub (their URLs come from settings).
+
+    `test_image` is a repository path on this registry with an optional tag or digest, e.g.
+    `team/app:1.0` (on Docker Hub a single name means `library/<name>`). `previous_expiry` is the
+    expiry the caller stored from earlier checks (it keeps ECR's "first seen").
+    """
+
+    kind: str
+    address: RegistryAddress | None
+    username: str
+    secret: str = field(repr=False)
+    ca_pem: str | None = None
+    test_image: str | None = None
+    previous_expiry: datetime | None = None
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The outcome of one check. `expires_at` is the best knowledge after this check (store it)."""
+
+    status: Status
+    reason: str
+    http_status: int | None
+    realm_host: str | None
+    expires_at: datetime | None
+    duration_ms: int
+    retry_after: int | None
+    stage: str
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """`outcome`: "pulls", "not_found", "no_access", or a failure status such as "auth_failed"."""
+
+    outcome: str
+    reason: str
+    http_status: int | None = None
+    retry_after: int | None = None
+
+
+def run_check(
+    target: CheckTarget, settings: ClientSettings, on_stage: Callable[[str], None] | None = None
+) -> CheckResult:
+    """Check that the registry is reachable and accepts the credentials; never raises."""
+    run = _Run(target, settings, on_stage)
+    verdict = run.execute(run.check_steps)
+    now = datetime.now(UTC)
+    expires_at = run.learned_expiry or target.previous_expiry
+    if verdict.status in (Status.CONNECTED, Status.MISSING_SCOPE) and run.is_ecr:
+        expires_at = ecr_expiry(target.previous_expiry, now)
+    if (
+        verdict.status is Status.AUTH_FAILED
+        and target.previous_expiry
+        and target.previous_expiry <= now
+    ):
+        verdict = replace(
+            verdict,
+            status=Status.EXPIRED,
+            reason=f"The credentials expired on {target.previous_expiry:%Y-%m-%d %H:%M} UTC; "
+            "the registry refuses them.",
+        )
+    logger.info("registry check of %s: %s", run.host, verdict.status)
+    return CheckResult(
+        status=verdict.status,
+        reason=verdict.reason,
+        http_status=verdict.http_status,
+        realm_host=run.realm_host,
+        expires_at=expires_at,
+        duration_ms=round((time.monotonic() - run.started) * 1000),
+        retry_after=verdict.retry_after,
+        stage=run.stage,
+    )
+
+
+def probe_manifest(target: CheckTarget, settings: ClientSettings, image: str) -> ProbeResult:
+    """Can these credentials pull `image` (a repository path, optional tag) from this registry?"""
+    run = _Run(target, settings, None)
+    verdict = run.execute(lambda handshake: run.probe_steps(handshake, image))
+    outcome = (
+        run.probe_outcome
+        if verdict.status is Status.CONNECTED and run.probe_outcome
+        else verdict.status
+    )
+    return ProbeResult(str(outcome), verdict.reason, verdict.http_status, verdict.retry_after)
+
+
+class _Run:
+    """One check or probe: owns the session and the stage, and turns failures into statuses."""
+
+    def __init__(
+        self, target: CheckTarget, settings: ClientSettings, on_stage: Callable[[str], None] | None
+    ) -> None:
+        self.target = target
+        self.settings = settings
+        self.kind = Kind(target.kind)
+        self.on_stage = on_stage
+        self.started = time.monotonic()
+        self.stage = "reaching"
+        self.host = target.address.host_port if target.address else self.kind.value
+        self.is_ecr = False
+        self.realm_host: str | None = None
+        self.learned_expiry: datetime | None = None
+        self.probe_outcome: str | None = None
+
+    def enter(self, stage: str) -> None:
+        self.stage = stage
+        if self.on_stage is not None:
+            self.on_stage(stage)
+
+    def execute(self, steps: Callable[[Handshake], Verdict]) -> Verdict:
+        handshake: Handshake | None = None
+        try:
+            where = endpoints(self.kind, self.target.address, self.settings)
+            self.host = where.registry.host_port
+            self.is_ecr = self.kind is Kind.DOCKER_REGISTRY and is_ecr_host(where.registry.host)
+            context = build_ssl_context(
+                [self.target.ca_pem] if self.target.ca_pem else [], self.settings.ca_bundle_path
+            )
+            with OutboundSession(
+                self.settings.policy, context, self.settings.deadline_seconds
+            ) as session:
+                handshake = Handshake(
+                    session,
+                    where,
+                    self.target.username,
+                    self.target.secret,
+                    allow_insecure=self.settings.policy.allow_insecure,
+                )
+                self.enter("reaching")
+                return steps(handshake)
+        except Stop as stop:
+            return stop.verdict
+        except RegistryClientError as exc:
+            return Verdict(*classify(exc))
+        except Exception as exc:  # a check must end with a status, whatever happens
+            logger.error(
+                "registry check of %s failed unexpectedly (%s)", self.host, type(exc).__name__
+            )
+            return Verdict(Status.ERROR, "The check failed unexpectedly.")
+        finally:
+            if handshake is not None:
+                self.realm_host = handshake.realm_host
+
+    def check_steps(self, handshake: Handshake) -> Verdict:
+        challenges = handshake.ping()
+        if not challenges:
+            verdict = Verdict(
+                Status.CONNECTED_ANONYMOUS,
+                "The registry answers without sign-in, "
+                "so the credentials were not needed and not tested.",
+                200,
+            )
+        else:
+            self.enter("signing_in")
+            verdict = handshake.sign_in_and_verify(challenges)
+        if self.kind is Kind.GITHUB and verdict.status is Status.CONNECTED:
+            self.enter("checking_access")
+            verdict = self._github_scopes(handshake, verdict)
+        if self.target.test_image and verdict.status in (
+            Status.CONNECTED,
+            Status.CONNECTED_ANONYMOUS,
+        ):
+            self.enter("checking_access")
+            verdict = self._test_image(handshake, challenges, verdict)
+        return verdict
+
+    def probe_steps(self, handshake: Handshake, image: str) -> Verdict:
+        repository, reference = _parse_image(image, self.kind)
+        challenges = handshake.ping()
+        self.enter("checking_access")
+        self.probe_outcome, response = handshake.probe(repository, reference, challenges)
+        reason = _probe_reason(self.probe_outcome, image, handshake.signed_in)
+        return Verdict(Status.CONNECTED, reason, response.status)
+
+    def _github_scopes(self, handshake: Handshake, verdict: Verdict) -> Verdict:
+        """Read a classic token's scopes and expiry from the GitHub API; optional, never fatal."""
+        try:
+            facts = read_github_token(
+                handshake.session, self.settings.github_api_base, self.target.secret
+            )
+        except RegistryClientError as exc:
+            logger.info("GitHub API not usable for the scope check (%s)", type(exc).__name__)
+            return verdict
+        if facts is None:
+            return verdict
+        self.learned_expiry = facts.expires_at
+        if facts.can_read_packages is False:
+            return Verdict(
+                Status.MISSING_SCOPE,
+                "Signed in, but the token has neither read:packages nor write:packages.",
+                200,
+            )
+        if facts.can_read_packages is None and not self.target.test_image:
+            return replace(
+                verdict,
+                reason="Signed in. GitHub does not list this token's scopes (it is not a classic "
+                "token), so pull access is not verified; name a test image to verify it.",
+            )
+        return verdict
+
+    def _test_image(
+        self, handshake: Handshake, challenges: list[Challenge], verdict: Verdict
+    ) -> Verdict:
+        image = self.target.test_image or ""
+        repository, reference = _parse_image(image, self.kind)
+        outcome, response = handshake.probe(repository, reference, challenges)
+        if outcome == "pulls":
+            if handshake.signed_in and verdict.status is Status.CONNECTED_ANONYMOUS:
+                return Verdict(
+                    Status.CONNECTED,
+                    f"Signed in, and the credentials can pull {image}.",
+                    response.status,
+                )
+            return replace(verdict, reason=f"{verdict.reason} The image {image} can be pulled.")
+        reason = _probe_reason(outcome, image, handshake.signed_in)
+        return Verdict(Status.MISSING_SCOPE, reason, response.status)
+
+
+def _probe_reason(outcome: str, image: str, signed_in: bool) -> str:
+    if outcome == "pulls":
+        return f"The image {image} can be pulled."
+    what = (
+        "was not found, or these credentials cannot see it"
+        if outcome == "not_found"
+        else "cannot be pulled with these credentials (or it does not exist)"
+    )
+    return f"{'Signed in, but the' if signed_in else 'The'} image {image} {what}."
+
+
+def _parse_image(text: str, kind: Kind) -> tuple[str, str]:
+    """`team/app:1.0` or `team/app@sha256:…` → (repository, tag or digest); `latest` by default."""
+    value = text.strip()
+    name, at, digest = value.partition("@")
+    reference = digest
+    if not at:
+        head, colon, tag = name.rpartition(":")
+        name, reference = (head, tag) if colon and "/" not in tag else (name, "latest")
+        if not _TAG.fullmatch(reference):
+            raise Stop(Status.ERROR, "The test image has an invalid tag.")
+    elif not _DIGEST.fullmatch(reference):
+        raise Stop(Status.ERROR, "The test image has an invalid digest.")
+    parts = name.split("/")
+    if not name or not all(PATH_COMPONENT.fullmatch(part) for part in parts):
+        raise Stop(
+            Status.ERROR,
+            "The test image name is not valid: use lowercase letters, digits and / . _ -.",
+        )
+    if kind is Kind.DOCKER_HUB and len(parts) == 1:
+        name = f"library/{name}"
+    return name, reference
