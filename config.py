@@ -34,6 +34,7 @@ class BaseConfig:
     SESSION_ABSOLUTE_LIFETIME = timedelta(hours=12)
     REMEMBER_COOKIE_DURATION = timedelta(0)
 
+    PASSWORD_HASH_METHOD = "scrypt"
     MAX_CONTENT_LENGTH = 256 * 1024
     WTF_CSRF_TIME_LIMIT = None  # valid for the session's life: long-open pages keep working
     WTF_CSRF_SSL_STRICT = True
@@ -53,7 +54,12 @@ class BaseConfig:
     CHECK_INTERVAL_SECONDS = 900
     CHECK_TIMEOUT_SECONDS = 10.0
     CHECK_CONCURRENCY = 32
+    # Where checks run: "inline", "threads" or "celery"; unset: celery with a broker, else threads.
+    CHECK_EXECUTOR: str | None = None
+    # How often the sweep runs (the scheduler thread, or Celery beat), give or take a quarter.
+    CHECK_SWEEP_SECONDS = 30
     CELERY_BROKER_URL: str | None = None
+    CELERY_QUEUE = "registry-checks"
 
     DOCKER_HUB_REGISTRY_URL = "https://registry-1.docker.io"
     DOCKER_HUB_AUTH_URL = "https://auth.docker.io"
@@ -72,6 +78,9 @@ class TestingConfig(BaseConfig):
     TESTING = True
     SECRET_KEY = "testing-secret-key-not-for-production"
     RATELIMIT_ENABLED = False
+    CHECK_EXECUTOR = "inline"  # deterministic tests; background tests choose "threads"
+    # Fast hashes keep fixtures quick; what is tested is sign-in, not scrypt's cost.
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
     # Tests talk to the app over https://localhost so the strict Referer check stays on.
     PREFERRED_URL_SCHEME = "https"
 
@@ -127,7 +136,9 @@ _STRINGS = (
     "CREDENTIAL_KEYS",
     "OUTBOUND_ALLOWED_NETWORKS",
     "REGISTRY_CA_BUNDLE",
+    "CHECK_EXECUTOR",
     "CELERY_BROKER_URL",
+    "CELERY_QUEUE",
     "RATELIMIT_STORAGE_URI",
     "DOCKER_HUB_REGISTRY_URL",
     "DOCKER_HUB_AUTH_URL",
@@ -136,7 +147,12 @@ _STRINGS = (
     "SALES_CONTACT_URL",
 )
 _BOOLEANS = ("ALLOW_INSECURE_REGISTRIES", "RATELIMIT_ENABLED")
-_INTEGERS = ("CHECK_INTERVAL_SECONDS", "CHECK_CONCURRENCY", "PROXY_FIX_HOPS")
+_INTEGERS = (
+    "CHECK_INTERVAL_SECONDS",
+    "CHECK_CONCURRENCY",
+    "CHECK_SWEEP_SECONDS",
+    "PROXY_FIX_HOPS",
+)
 _FLOATS = ("CHECK_TIMEOUT_SECONDS",)
 
 

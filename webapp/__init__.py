@@ -35,9 +35,10 @@ def create_app(config: Mapping[str, Any] | type | None = None) -> Flask:
     login_manager.init_app(app)
     limiter.init_app(app)
 
-    from . import access, errors, requests_setup, security
+    from . import access, errors, requests_setup, security, templating
 
     requests_setup.init_app(app)
+    templating.init_app(app)
     access.init_app(app)
     security.init_app(app)
     errors.init_app(app)

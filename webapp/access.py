@@ -7,6 +7,7 @@ staff, who are never members) answers 404, so nobody learns which orgs exist.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Flask, abort, g
@@ -15,6 +16,28 @@ from flask_login import current_user
 from .extensions import login_manager
 from .models import Membership, Organization
 from .services import accounts
+
+
+class Lazy:
+    """A list computed on first use, so fragments that never read it cost no query."""
+
+    def __init__(self, load: Callable[[], list]):
+        self._load = load
+        self._items: list | None = None
+
+    def _list(self) -> list:
+        if self._items is None:
+            self._items = self._load()
+        return self._items
+
+    def __iter__(self):
+        return iter(self._list())
+
+    def __len__(self) -> int:
+        return len(self._list())
+
+    def __bool__(self) -> bool:
+        return bool(self._list())
 
 
 def org_blueprint(name: str, import_name: str, url_prefix: str) -> Blueprint:
@@ -68,7 +91,15 @@ def is_admin() -> bool:
 def init_app(app: Flask) -> None:
     @app.context_processor
     def _org_context() -> dict[str, Any]:
-        orgs: list[Organization] = []
-        if current_user.is_authenticated and not current_user.is_support:
-            orgs = accounts.orgs_of(current_user)
-        return {"current_org": g.get("org"), "user_orgs": orgs, "is_admin": is_admin()}
+        from .services.registries import failing_alerts
+
+        org = g.get("org")
+        signed_in_member = current_user.is_authenticated and not current_user.is_support
+        admin_of_enterprise = org is not None and org.is_enterprise and is_admin()
+        return {
+            "current_org": org,
+            # Lazy: only pages (not fragments) render the shell that reads these.
+            "user_orgs": Lazy(lambda: accounts.orgs_of(current_user) if signed_in_member else []),
+            "is_admin": is_admin(),
+            "failing_registries": Lazy(lambda: failing_alerts(org) if admin_of_enterprise else []),
+        }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import uuid
 from datetime import UTC, datetime
 
 import click
@@ -179,7 +180,52 @@ def demo() -> None:
     click.echo(f"Demo login: {DEMO_EMAIL} / {DEMO_PASSWORD}")
 
 
+# --- connectivity checks ---------------------------------------------------------------------
+
+checks_cli = AppGroup("checks", help="Connectivity checks.")
+
+
+@checks_cli.command("run-due")
+def checks_run_due() -> None:
+    """Run one sweep: expire, delete abandoned drafts, run due checks; print what it did."""
+    from .services import sweep
+
+    report = sweep.run_due()
+    click.echo(
+        f"Marked {report.expired} registry(ies) expired, deleted {report.drafts_deleted} "
+        f"abandoned draft(s), claimed {report.claimed} due check(s)."
+    )
+    if report.claimed and not report.running:
+        click.echo("The checks were handed to the Celery workers.")
+    for outcome, count in sorted(report.wait().items()):
+        click.echo(f"  {outcome}: {count}")
+
+
+@checks_cli.command("run")
+@click.argument("registry_id", type=click.UUID)
+def checks_run(registry_id: uuid.UUID) -> None:
+    """Check one registry now, in the foreground, and print the outcome."""
+    from .services import checks
+
+    try:
+        check = checks.check_now(registry_id)
+    except checks.UnknownRegistry:
+        fail(f"there is no registry with the id {registry_id}")
+    except checks.CheckInProgress:
+        fail("a check of this registry is running now; try again when it has finished")
+    details = ", ".join(
+        part
+        for part in (
+            f"HTTP {check.http_status}" if check.http_status else "",
+            f"{check.duration_ms} ms" if check.duration_ms is not None else "",
+        )
+        if part
+    )
+    click.echo(f"{registry_id}: {check.outcome}" + (f" ({details})" if details else ""))
+    click.echo(f"  {check.reason}")
+
+
 def init_app(app: Flask) -> None:
-    for group in (org_cli, user_cli, token_cli, keys_cli, audit_cli):
+    for group in (org_cli, user_cli, token_cli, keys_cli, audit_cli, checks_cli):
         app.cli.add_command(group)
     app.cli.add_command(demo)

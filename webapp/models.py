@@ -172,9 +172,10 @@ class Registry(db.Model):
     next_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     check_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # What a running check is doing now (reaching, signing_in, checking_access), for the UI.
+    check_stage: Mapped[str | None] = mapped_column(String(32))
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    secret_first_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     alert_dismissed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -57,14 +57,28 @@ def start_live_server(config: dict) -> LiveServer:
 
 
 @pytest.fixture
-def live_server(tmp_path: Path) -> Iterator[LiveServer]:
+def make_live_server(tmp_path: Path) -> Iterator:
+    """Start a live server with extra settings; stopped at the end of the test."""
     from tests.conftest import make_config
 
-    server = start_live_server(make_config(f"sqlite:///{tmp_path / 'live.db'}"))
-    yield server
-    server.stop()
-    with server.app.app_context():
-        db.engine.dispose()
+    servers: list[LiveServer] = []
+
+    def start(**overrides: object) -> LiveServer:
+        database = tmp_path / f"live{len(servers)}.db"
+        server = start_live_server(make_config(f"sqlite:///{database}", **overrides))
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+        with server.app.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture
+def live_server(make_live_server) -> LiveServer:
+    return make_live_server()
 
 
 def chromium_path() -> str | None:
@@ -104,8 +118,26 @@ def page(browser, request):
     context.close()
 
 
+AXE = Path(__file__).resolve().parents[2] / ".cache" / "axe-core" / "axe.min.js"
+
+
+def axe_violations(page) -> list[str]:
+    """axe-core's WCAG A/AA violations on the current page, injected with evaluate (our CSP
+    blocks script tags, and evaluate is not subject to it)."""
+    if not AXE.exists():
+        missing("axe-core", "run `make install-test` (it fetches axe-core from npm)")
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.evaluate(AXE.read_text())
+    result = page.evaluate(
+        "async () => (await axe.run(document, {runOnly: ['wcag2a', 'wcag2aa', 'wcag21a',"
+        " 'wcag21aa', 'best-practice']})).violations"
+        ".map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))"
+    )
+    return list(result)
+
+
 def screenshot(page, name: str) -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path), full_page=True, caret="initial")
     return path

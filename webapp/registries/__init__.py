@@ -5,3 +5,4 @@ bp = org_blueprint("registries", __name__, "/settings/infrastructure/container-r
 bp.before_request(require_enterprise)
 
 from . import views  # noqa: E402,F401
+from . import actions  # noqa: E402,F401

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from flask import current_app
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -82,7 +83,9 @@ def create_user(
         raise AccountError(f"a user with the email {email!r} already exists")
     user = User(
         email=email,
-        password_hash=generate_password_hash(password, method="scrypt"),
+        password_hash=generate_password_hash(
+            password, method=current_app.config["PASSWORD_HASH_METHOD"]
+        ),
         is_support=support,
     )
     db.session.add(user)

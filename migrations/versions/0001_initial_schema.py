@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 38b56f3faab1
+Revision ID: 66ccb3bdbd31
 Revises: 
-Create Date: 2026-11-29 19:18:50.666146
+Create Date: 2026-11-29 19:25:54.379989
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '38b56f3faab1'
+revision = '66ccb3bdbd31'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -129,9 +129,9 @@ def upgrade():
     sa.Column('next_check_at', sa.DateTime(), nullable=True),
     sa.Column('check_requested_at', sa.DateTime(), nullable=True),
     sa.Column('lease_until', sa.DateTime(), nullable=True),
+    sa.Column('check_stage', sa.String(length=32), nullable=True),
     sa.Column('consecutive_failures', sa.Integer(), nullable=False),
     sa.Column('expires_at', sa.DateTime(), nullable=True),
-    sa.Column('secret_first_seen_at', sa.DateTime(), nullable=True),
     sa.Column('alert_dismissed_at', sa.DateTime(), nullable=True),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),

@@ -1,0 +1,147 @@
+"""Checks on Celery: a real worker process (threads pool, embedded beat) on Redis.
+
+The worker shares a file-backed SQLite database with the test (it cannot see `sqlite://`) and
+consumes a queue of its own, so runs sharing the Redis server do not take each other's tasks.
+Without TEST_REDIS_URL these tests skip locally and fail in CI.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from flask import Flask
+
+from tests.integration.test_background import (
+    BIN,
+    ROOT,
+    background_app,
+    check_rows,
+    fresh,
+    good_registry,
+    served_environment,
+)
+from tests.support.components import missing
+from tests.support.registries import free_port
+from webapp.models import Registry
+from webapp.services import checks
+
+WORKER_TIMEOUT = 20.0  # seconds for a started worker to record a check
+
+
+@pytest.fixture
+def redis_url() -> str:
+    url = os.environ.get("TEST_REDIS_URL")
+    if not url:
+        missing("Redis", "TEST_REDIS_URL is not set")
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except redis.RedisError as error:
+        missing("Redis", f"cannot reach TEST_REDIS_URL ({type(error).__name__})")
+    return url
+
+
+@pytest.fixture
+def queue(redis_url: str) -> Iterator[str]:
+    name = f"registry-checks-test-{uuid.uuid4().hex[:12]}"
+    yield name
+    client = redis.Redis.from_url(redis_url)
+    client.delete(name, f"_kombu.binding.{name}")
+    client.close()
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'celery.db'}"
+
+
+def celery_app(database_url: str, broker_url: str, queue: str) -> Iterator[Flask]:
+    yield from background_app(database_url, CHECK_EXECUTOR="celery",
+                              CELERY_BROKER_URL=broker_url, CELERY_QUEUE=queue)
+
+
+@pytest.fixture
+def app_on_redis(database_url: str, redis_url: str, queue: str) -> Iterator[Flask]:
+    yield from celery_app(database_url, redis_url, queue)
+
+
+@pytest.fixture
+def app_broker_down(database_url: str, queue: str) -> Iterator[Flask]:
+    """The web process's broker is a closed loopback port (the shared Redis stays up)."""
+    yield from celery_app(database_url, f"redis://127.0.0.1:{free_port()}/0", queue)
+
+
+@pytest.fixture
+def worker(database_url: str, redis_url: str, queue: str, tmp_path: Path) -> Iterator[Path]:
+    """`celery worker --pool threads --beat` on the real Redis; its log's path. Always killed:
+    TERM then KILL at teardown, and TERM if pytest itself dies (setpriv --pdeathsig)."""
+    environ = served_environment(database_url)
+    environ.update(CELERY_BROKER_URL=redis_url, CELERY_QUEUE=queue, CHECK_TIMEOUT_SECONDS="5")
+    setpriv = shutil.which("setpriv")
+    command = [
+        *([setpriv, "--pdeathsig", "TERM", "--"] if setpriv else []),
+        str(BIN / "celery"), "-A", "webapp.celery_app", "worker", "--pool", "threads",
+        "--concurrency", "4", "--beat", "--schedule", str(tmp_path / "beat-schedule"),
+        "--hostname", f"{queue}@%h", "--without-gossip", "--without-mingle",
+        "--without-heartbeat", "--loglevel", "INFO",
+    ]
+    log = tmp_path / "worker.log"
+    with log.open("w") as output, subprocess.Popen(
+        command, cwd=ROOT, env=environ, stdout=output, stderr=subprocess.STDOUT,
+        start_new_session=True,
+    ) as process:
+        try:
+            yield log
+        finally:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
+
+
+def wait_for_status(registry_id: uuid.UUID, status: str, log: Path) -> Registry:
+    deadline = time.monotonic() + WORKER_TIMEOUT
+    while (registry := fresh(registry_id)).status != status:
+        assert time.monotonic() < deadline, f"no {status} check; worker log:\n{log.read_text()}"
+        time.sleep(0.2)
+    return registry
+
+
+def test_a_worker_runs_a_requested_check_end_to_end(app_on_redis, htpasswd_registry, worker):
+    registry_id = good_registry(htpasswd_registry)
+    assert checks.request_check(registry_id, "manual") is True
+    assert fresh(registry_id).status == "checking"
+
+    registry = wait_for_status(registry_id, "connected", worker)
+    assert registry.lease_until is None and registry.check_requested_at is None
+    # The published task ran it: the sweep cannot claim it while the request holds the lease.
+    assert [c.trigger for c in check_rows(registry_id)] == ["manual"]
+
+
+def test_with_the_broker_down_a_request_succeeds_and_the_sweep_runs_it(
+    app_broker_down, htpasswd_registry, worker, caplog
+):
+    registry_id = good_registry(htpasswd_registry)
+    started = time.monotonic()
+    with caplog.at_level(logging.WARNING, logger="webapp.jobs"):
+        assert checks.request_check(registry_id, "manual") is True
+    assert time.monotonic() - started < 3  # fails fast: no retrying against a dead broker
+    assert "could not publish the check" in caplog.text
+    registry = fresh(registry_id)
+    assert registry.status == "checking" and registry.check_requested_at is not None
+    assert registry.lease_until is None  # released: the next sweep may take it at once
+
+    # Beat's sweep, on the worker that still reaches Redis, finds the request and runs it.
+    wait_for_status(registry_id, "connected", worker)
+    assert [c.trigger for c in check_rows(registry_id)] == ["scheduled"]

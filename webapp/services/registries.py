@@ -1,0 +1,359 @@
+"""What the app does with registries: drafts from the wizard, activation, save anyway, discard.
+
+Names are unique per org (case-insensitive) and addresses (host and namespace) too, among active
+registries; the partial unique indexes back these checks up against races. A secret is sealed
+the moment it arrives and never leaves this layer except to the check and pull services.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from flask import current_app
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from ..extensions import db
+from ..models import Organization, Registry, User, utcnow
+from . import audit, credentials
+from .vault import CredentialsUnreadable
+
+HEALTHY = ("connected", "connected_anonymous")
+
+
+class RegistryConflict(ValueError):
+    """A name or address already taken by an active registry; `field` says which."""
+
+    def __init__(self, field: str, message: str, existing: Registry):
+        super().__init__(message)
+        self.field, self.existing = field, existing
+
+
+class SecretRequired(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What a settings form yields, validated; `secret` None means "keep the stored one"."""
+
+    kind: str
+    name: str
+    scheme: str
+    host: str
+    namespace: str
+    username: str
+    secret: str | None
+    ca_certificate: str | None = None
+    test_image: str | None = None
+
+
+def _serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="registry-draft")
+
+
+def draft_token(org: Organization, registry_id: uuid.UUID) -> str:
+    """A token naming the draft a wizard form creates: a double submit finds the same row."""
+    return _serializer().dumps({"org": org.id, "id": str(registry_id)})
+
+
+def draft_id_from(org: Organization, token: str | None) -> uuid.UUID | None:
+    if not token:
+        return None
+    try:
+        data = _serializer().loads(token)
+        if data.get("org") != org.id:
+            return None
+        return uuid.UUID(data["id"])
+    except (BadSignature, KeyError, TypeError, ValueError, AttributeError):
+        return None
+
+
+def get(
+    org: Organization, registry_id: uuid.UUID | str, states=("draft", "active")
+) -> Registry | None:
+    try:
+        key = uuid.UUID(str(registry_id))
+    except ValueError:
+        return None
+    registry = db.session.get(Registry, key)
+    if registry is None or registry.org_id != org.id or registry.state not in states:
+        return None
+    return registry
+
+
+def active(org: Organization) -> list[Registry]:
+    query = (
+        select(Registry)
+        .where(Registry.org_id == org.id, Registry.state == "active")
+        .order_by(func.lower(Registry.name))
+    )
+    return list(db.session.scalars(query))
+
+
+def _active_others(org: Organization, exclude: uuid.UUID | None):
+    query = select(Registry).where(Registry.org_id == org.id, Registry.state == "active")
+    return query if exclude is None else query.where(Registry.id != exclude)
+
+
+def name_conflict(
+    org: Organization, name: str, exclude: uuid.UUID | None
+) -> RegistryConflict | None:
+    taken = db.session.scalar(_active_others(org, exclude).where(Registry.name_key == name.lower()))
+    if taken is None:
+        return None
+    return RegistryConflict("name", "Another registry already has this name.", taken)
+
+
+def address_conflict(
+    org: Organization, host: str, namespace: str, exclude: uuid.UUID | None
+) -> RegistryConflict | None:
+    taken = db.session.scalar(
+        _active_others(org, exclude).where(Registry.host == host, Registry.namespace == namespace)
+    )
+    if taken is None:
+        return None
+    return RegistryConflict(
+        "address", f"This registry is already connected as “{taken.name}”.", taken
+    )
+
+
+def find_conflict(
+    org: Organization, name: str, host: str, namespace: str, exclude: uuid.UUID | None
+) -> RegistryConflict | None:
+    return name_conflict(org, name, exclude) or address_conflict(org, host, namespace, exclude)
+
+
+def save_draft(
+    org: Organization, user: User, settings: Settings, registry_id: uuid.UUID
+) -> Registry:
+    """Create the draft with this id, or update it (Edit details, or a second click).
+
+    Raises RegistryConflict, or SecretRequired when no secret was given and the stored one
+    cannot be kept (there is none, or the registry's host or port changed).
+    """
+    conflict = find_conflict(org, settings.name, settings.host, settings.namespace, registry_id)
+    if conflict is not None:
+        raise conflict
+    registry = db.session.get(Registry, registry_id)
+    created = registry is None
+    if created:
+        registry = Registry(id=registry_id, org_id=org.id, state="draft", created_by_id=user.id)
+    elif registry.org_id != org.id or registry.state != "draft":
+        raise ValueError("not a draft of this org")
+    old_host_port = None if created else credentials.host_port(registry.scheme, registry.host)
+    new_host_port = credentials.host_port(settings.scheme, settings.host)
+    if settings.secret is None:
+        if created or registry.secret_ciphertext is None:
+            raise SecretRequired("Enter the password or token.")
+        if old_host_port != new_host_port:
+            raise SecretRequired(
+                "The registry address changed — enter the password or token again."
+            )
+        secret = credentials.read_secret(registry)
+    else:
+        secret = settings.secret
+    registry.kind = settings.kind
+    registry.name = settings.name
+    registry.name_key = settings.name.lower()
+    registry.scheme, registry.host, registry.namespace = (
+        settings.scheme,
+        settings.host,
+        settings.namespace,
+    )
+    registry.username = settings.username
+    registry.ca_certificate = settings.ca_certificate
+    registry.test_image = settings.test_image
+    registry.status, registry.status_reason = "checking", ""
+    registry.expires_at = None if settings.secret is not None else registry.expires_at
+    if created:
+        db.session.add(registry)
+    # Re-sealed every time: the associated data follows the (possibly new) address.
+    credentials.store_secret(registry, secret)
+    del secret
+    audit.record(
+        "registry.draft_saved" if not created else "registry.added",
+        org=org,
+        target=("registry", str(registry_id), settings.name),
+        details={
+            "kind": settings.kind,
+            "registry": f"{settings.host}/{settings.namespace}".rstrip("/"),
+            "username": settings.username,
+            "secret_changed": settings.secret is not None,
+        },
+    )
+    return registry
+
+
+def activate(registry: Registry) -> bool:
+    """Make a draft active after its check passed; False if a name or address got taken.
+
+    Runs inside the caller's transaction; a savepoint keeps a lost race from undoing the rest.
+    """
+    try:
+        with db.session.begin_nested():
+            changed = db.session.execute(
+                update(Registry)
+                .where(Registry.id == registry.id, Registry.state == "draft")
+                .values(state="active")
+                .execution_options(synchronize_session=False)
+            ).rowcount
+    except IntegrityError:
+        return False
+    if changed:
+        audit.record(
+            "registry.connected",
+            org=registry.org_id,
+            target=("registry", str(registry.id), registry.name),
+            details={"status": registry.status},
+        )
+    return bool(changed)
+
+
+def save_anyway(org: Organization, registry: Registry) -> None:
+    conflict = find_conflict(org, registry.name, registry.host, registry.namespace, registry.id)
+    if conflict is not None:
+        raise conflict
+    registry.state = "active"
+    audit.record(
+        "registry.saved_anyway",
+        org=org,
+        target=("registry", str(registry.id), registry.name),
+        details={"status": registry.status},
+    )
+
+
+def discard(org: Organization, registry: Registry) -> None:
+    audit.record(
+        "registry.discarded",
+        org=org,
+        target=("registry", str(registry.id), registry.name),
+        details={"kind": registry.kind},
+    )
+    db.session.delete(registry)
+
+
+def is_check_running(registry: Registry) -> bool:
+    leased = registry.lease_until is not None and registry.lease_until > utcnow()
+    return leased or registry.check_requested_at is not None
+
+
+class StaleRegistry(Exception):
+    """The registry changed since the form was opened (its version moved on)."""
+
+
+def check_version(registry: Registry, version: str | int | None) -> None:
+    try:
+        expected = int(version)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise StaleRegistry() from None
+    if expected != registry.version:
+        raise StaleRegistry()
+
+
+def rename(org: Organization, registry: Registry, name: str) -> str:
+    conflict = name_conflict(org, name, registry.id)
+    if conflict is not None:
+        raise conflict
+    old = registry.name
+    registry.name, registry.name_key = name, name.lower()
+    audit.record(
+        "registry.renamed",
+        org=org,
+        target=("registry", str(registry.id), name),
+        details={"from": old, "to": name},
+    )
+    return old
+
+
+def replace_credentials(org: Organization, registry: Registry, settings: Settings) -> None:
+    """New username and secret (and, for a Docker Registry, address and CA) for an active
+    registry; a changed host or port always needs the secret again."""
+    conflict = address_conflict(org, settings.host, settings.namespace, registry.id)
+    if conflict is not None:
+        raise conflict
+    old_host_port = credentials.host_port(registry.scheme, registry.host)
+    if settings.secret is None:
+        if old_host_port != credentials.host_port(settings.scheme, settings.host):
+            raise SecretRequired(
+                "The registry address changed — enter the password or token again."
+            )
+        try:
+            secret = credentials.read_secret(registry)
+        except CredentialsUnreadable:
+            raise SecretRequired(
+                "The stored secret cannot be read any more — enter it again."
+            ) from None
+    else:
+        secret = settings.secret
+    registry.scheme, registry.host, registry.namespace = (
+        settings.scheme,
+        settings.host,
+        settings.namespace,
+    )
+    registry.username = settings.username
+    registry.ca_certificate = settings.ca_certificate
+    registry.test_image = settings.test_image
+    replaced_at = registry.secret_replaced_at
+    # Re-sealed even when kept: the associated data follows the (possibly new) address.
+    credentials.store_secret(registry, secret)
+    del secret
+    if settings.secret is None:
+        registry.secret_replaced_at = replaced_at  # the same secret: not a replacement
+    else:
+        registry.expires_at = None
+    audit.record(
+        "registry.credentials_replaced",
+        org=org,
+        target=("registry", str(registry.id), registry.name),
+        details={
+            "registry": f"{settings.host}/{settings.namespace}".rstrip("/"),
+            "username": settings.username,
+            "secret_changed": settings.secret is not None,
+        },
+    )
+
+
+def remove(org: Organization, registry: Registry, dependents: int = 0) -> None:
+    """Keep a tombstone for the audit trail and check history; the secret is gone for good."""
+    credentials.forget_secret(registry)
+    registry.state = "removed"
+    registry.secret_fingerprint = None
+    audit.record(
+        "registry.removed",
+        org=org,
+        target=("registry", str(registry.id), registry.name),
+        details={"kind": registry.kind, "dependent_tools": dependents},
+    )
+
+
+def failing_alerts(org: Organization) -> list[Registry]:
+    """Active registries that worked before and fail now, not dismissed: the settings banner."""
+    query = select(Registry).where(
+        Registry.org_id == org.id,
+        Registry.state == "active",
+        Registry.last_success_at.is_not(None),
+        Registry.status.not_in(HEALTHY + ("checking", "rate_limited")),
+        Registry.alert_dismissed_at.is_(None),
+    )
+    return list(db.session.scalars(query.order_by(func.lower(Registry.name))))
+
+
+def dismiss_alerts(org: Organization) -> int:
+    """Hide the failing-registry banner until the next failure; audited per registry."""
+    failing = failing_alerts(org)
+    for registry in failing:
+        audit.record(
+            "registry.alert_dismissed", org=org, target=("registry", str(registry.id), registry.name)
+        )
+    if failing:
+        # A Core update: dismissing a banner must not make open edit forms stale.
+        db.session.execute(
+            update(Registry)
+            .where(Registry.id.in_([registry.id for registry in failing]))
+            .values(alert_dismissed_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+    return len(failing)

@@ -1,0 +1,34 @@
+"""Template helpers: status texts and relative times."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Flask
+
+from .models import utcnow
+from .registry_client.statuses import describe
+
+
+def ago(moment: datetime | None, now: datetime | None = None) -> str:
+    if moment is None:
+        return "never"
+    seconds = int(((now or utcnow()) - moment).total_seconds())
+    if seconds < 45:
+        return "just now"
+    for size, unit in ((86400, "day"), (3600, "hour"), (60, "min")):
+        if seconds >= size:
+            count = round(seconds / size) if size > 60 else seconds // 60
+            suffix = "s" if count != 1 and unit != "min" else ""
+            return f"{count} {unit}{suffix} ago"
+    return "just now"
+
+
+def init_app(app: Flask) -> None:
+    from .registries.types import TYPES
+    from .services.registries import is_check_running
+
+    app.jinja_env.globals["describe_status"] = describe
+    app.jinja_env.globals["registry_types"] = TYPES
+    app.jinja_env.globals["is_check_running"] = is_check_running
+    app.jinja_env.filters["ago"] = ago
