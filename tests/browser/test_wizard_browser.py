@@ -49,7 +49,7 @@ def assert_clean(page, name):
 
 
 def fill_docker_registry(page, registry, password, name="Build cache"):
-    page.get_by_label("Name").fill(name)
+    page.get_by_label("Name", exact=True).fill(name)
     page.get_by_label("Registry URL").fill(registry.host_port)
     page.get_by_label("Username").fill("alice")
     page.get_by_label("Password / Token").fill(password)
@@ -99,7 +99,7 @@ def test_wrong_password_hint_then_fix_and_address_change(page, server, htpasswd_
         screenshot(page, f"wizard-step3-failed-{width}")
 
     page.get_by_role("link", name="Edit details").click()
-    expect(page.get_by_label("Name")).to_have_value("Build cache")
+    expect(page.get_by_label("Name", exact=True)).to_have_value("Build cache")
     expect(page.get_by_label("Password / Token")).to_have_value("")
     # A new address with no password: the secret is asked for again.
     page.get_by_label("Registry URL").fill(f"localhost:{htpasswd_registry.port}")
@@ -117,9 +117,11 @@ def test_keyboard_only(page, server, htpasswd_registry):
     keyboard = page.keyboard
 
     def tab_to(text):
+        name = """() => { const e = document.activeElement;
+            return (e.labels && e.labels.length ? e.labels[0].textContent : e.textContent) || ''; }"""
         for _ in range(40):
             keyboard.press("Tab")
-            if text in (page.evaluate("document.activeElement.textContent || document.activeElement.value || ''")):
+            if text in page.evaluate(name):
                 return
         raise AssertionError(f"Tab never reached {text!r}")
 
@@ -130,9 +132,8 @@ def test_keyboard_only(page, server, htpasswd_registry):
     keyboard.press("Space")
     tab_to("Continue")
     keyboard.press("Enter")
-    expect(page.get_by_label("Name")).to_be_visible()
-    keyboard.press("Tab")  # into Name (skip link first is handled by focusing fields in order)
-    page.get_by_label("Name").focus()
+    expect(page.get_by_label("Name", exact=True)).to_be_visible()
+    tab_to("Name")
     keyboard.type("Keyboard cache")
     keyboard.press("Tab")
     keyboard.type(htpasswd_registry.host_port)
@@ -172,7 +173,7 @@ def test_without_javascript(browser, server, htpasswd_registry):
 def test_docker_hub_and_github(page, server, fake_ghcr):
     sign_in(page, server)
     page.goto(server.url + REGISTRIES + "new/docker_hub")
-    page.get_by_label("Name").fill("Hub")
+    page.get_by_label("Name", exact=True).fill("Hub")
     page.get_by_label("Docker Hub Username").fill("hubuser")
     page.get_by_label("Access Token").fill("hub-s3cret")
     page.get_by_role("button", name="Connect").click()
@@ -180,7 +181,7 @@ def test_docker_hub_and_github(page, server, fake_ghcr):
     expect(row(page, "Hub")).to_contain_text("Connected")
 
     page.goto(server.url + REGISTRIES + "new/github")
-    page.get_by_label("Name").fill("GitHub packages")
+    page.get_by_label("Name", exact=True).fill("GitHub packages")
     page.get_by_label("GitHub Username").fill("octocat")
     page.get_by_label("Personal Access Token").fill("ghp_fakeClassicRepoOnly00000000000000000")
     page.get_by_role("button", name="Connect").click()
