@@ -34,7 +34,7 @@ class BaseConfig:
     SESSION_ABSOLUTE_LIFETIME = timedelta(hours=12)
     REMEMBER_COOKIE_DURATION = timedelta(0)
 
-    PASSWORD_HASH_METHOD = "scrypt"
+    PASSWORD_HASH_METHOD = "scrypt"  # noqa: S105 - a method name, not a password
     MAX_CONTENT_LENGTH = 256 * 1024
     WTF_CSRF_TIME_LIMIT = None  # valid for the session's life: long-open pages keep working
     WTF_CSRF_SSL_STRICT = True
@@ -44,6 +44,7 @@ class BaseConfig:
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_FAILURES_PER_ACCOUNT = "10 per 15 minutes"
     LOGIN_FAILURES_PER_ADDRESS = "50 per 15 minutes"
+    RUNNER_API_RATE_LIMIT = "1200 per minute"
 
     PROXY_FIX_HOPS = 0
 
@@ -76,11 +77,11 @@ class DevelopmentConfig(BaseConfig):
 class TestingConfig(BaseConfig):
     APP_ENV = "testing"
     TESTING = True
-    SECRET_KEY = "testing-secret-key-not-for-production"
+    SECRET_KEY = "testing-secret-key-not-for-production"  # noqa: S105 - tests only
     RATELIMIT_ENABLED = False
     CHECK_EXECUTOR = "inline"  # deterministic tests; background tests choose "threads"
     # Fast hashes keep fixtures quick; what is tested is sign-in, not scrypt's cost.
-    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # noqa: S105 - a method name
     # Tests talk to the app over https://localhost so the strict Referer check stays on.
     PREFERRED_URL_SCHEME = "https"
 

@@ -43,6 +43,7 @@ def create_app(config: Mapping[str, Any] | type | None = None) -> Flask:
     security.init_app(app)
     errors.init_app(app)
 
+    from .api import bp as api_bp
     from .audit import bp as audit_bp
     from .auth import bp as auth_bp
     from .registries import bp as registries_bp
@@ -54,6 +55,7 @@ def create_app(config: Mapping[str, Any] | type | None = None) -> Flask:
     app.register_blueprint(tools_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(support_bp)
+    app.register_blueprint(api_bp)
 
     from . import cli
 

@@ -16,8 +16,10 @@ def require_enterprise():
     org = g.get("org")
     if org is None or org.is_enterprise:
         return None
-    template = "registries/_enterprise_only.html" if htmx.is_partial() else (
-        "registries/enterprise_only.html"
+    template = (
+        "registries/_enterprise_only.html"
+        if htmx.is_partial()
+        else ("registries/enterprise_only.html")
     )
     body = render_template(
         template, nav_active="container_registry", contact=current_app.config["SALES_CONTACT_URL"]

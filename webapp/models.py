@@ -145,7 +145,7 @@ class Registry(db.Model):
             sqlite_where=text("state = 'active'"),
             postgresql_where=text("state = 'active'"),
         ),
-        Index("ix_registries_org_state_host", "org_id", "state", "host"),
+        Index("ix_registries_org_state_host", "org_id", "state", "host", "namespace"),
         Index("ix_registries_due", "state", "next_check_at"),
     )
 
@@ -198,13 +198,9 @@ class ConnectivityCheck(db.Model):
     __table_args__ = (Index("ix_checks_registry_started", "registry_id", "started_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    registry_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("registries.id", ondelete="CASCADE")
-    )
+    registry_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("registries.id", ondelete="CASCADE"))
     trigger: Mapped[str] = mapped_column(String(16))
-    requested_by_id: Mapped[int | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL")
-    )
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     outcome: Mapped[str] = mapped_column(String(32))
@@ -256,9 +252,7 @@ class AuditEvent(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    org_id: Mapped[int | None] = mapped_column(
-        ForeignKey("organizations.id", ondelete="SET NULL")
-    )
+    org_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id", ondelete="SET NULL"))
     actor_kind: Mapped[str] = mapped_column(String(16))
     actor_id: Mapped[str | None] = mapped_column(String(64))
     actor_label: Mapped[str] = mapped_column(String(254), default="")

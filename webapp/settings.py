@@ -16,7 +16,7 @@ from config import ConfigError
 from .registry_client.settings import ClientSettings
 from .services.vault import KeyConfigError, KeyRing, Vault, development_keys
 
-SECRET_KEY_FILE = "secret_key"
+SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name
 
 
 def configure(app: Flask, overrides: Mapping[str, Any] | type | None) -> None:
@@ -41,11 +41,9 @@ def configure(app: Flask, overrides: Mapping[str, Any] | type | None) -> None:
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         database = Path(app.instance_path) / "app.db"
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{database}"
-    if production and app.config["RATELIMIT_ENABLED"]:
-        if app.config["RATELIMIT_STORAGE_URI"].startswith("memory://"):
-            app.logger.warning(
-                "RATELIMIT_STORAGE_URI is memory://: limits are per process; use Redis"
-            )
+    memory_limits = app.config["RATELIMIT_STORAGE_URI"].startswith("memory://")
+    if production and app.config["RATELIMIT_ENABLED"] and memory_limits:
+        app.logger.warning("RATELIMIT_STORAGE_URI is memory://: limits are per process; use Redis")
 
     keys = app.config.get("CREDENTIAL_KEYS")
     if not keys:

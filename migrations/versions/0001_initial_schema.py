@@ -143,7 +143,7 @@ def upgrade():
     )
     with op.batch_alter_table('registries', schema=None) as batch_op:
         batch_op.create_index('ix_registries_due', ['state', 'next_check_at'], unique=False)
-        batch_op.create_index('ix_registries_org_state_host', ['org_id', 'state', 'host'], unique=False)
+        batch_op.create_index('ix_registries_org_state_host', ['org_id', 'state', 'host', 'namespace'], unique=False)
         batch_op.create_index('uq_registries_org_address_active', ['org_id', 'host', 'namespace'], unique=True, sqlite_where=sa.text("state = 'active'"), postgresql_where=sa.text("state = 'active'"))
         batch_op.create_index('uq_registries_org_name_active', ['org_id', 'name_key'], unique=True, sqlite_where=sa.text("state = 'active'"), postgresql_where=sa.text("state = 'active'"))
 

@@ -133,7 +133,7 @@ def test_stale_rename_in_a_second_tab(page, server, htpasswd_registry):
     sign_in(page, server)
     second = page.context.new_page()
     second.goto(server.url + REGISTRIES)
-    for tab, new_name in ((page, "First tab"), (second, "Second tab")):
+    for tab in (page, second):
         open_menu(tab, "Build cache").get_by_role("menuitem", name="Rename").click()
     page.get_by_role("textbox", name="Name").fill("First tab")
     page.get_by_role("textbox", name="Name").press("Enter")

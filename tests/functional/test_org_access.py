@@ -7,8 +7,8 @@ import uuid
 
 import pytest
 
-from webapp import create_app
 from tests.conftest import make_config
+from webapp import create_app
 
 SAMPLE_VALUES = {"slug": "acme", "id": str(uuid.uuid4()), "registry_id": str(uuid.uuid4()),
                  "kind": "docker_registry", "tool_id": "1"}
@@ -81,9 +81,9 @@ def test_support_lands_on_the_console_and_others_do_not_reach_it(client, auth, t
 
 
 def test_org_switcher_lists_only_my_orgs(client, auth, make, two_orgs):
+    from tests.conftest import org_row, user_row
     from webapp.extensions import db
     from webapp.models import Membership
-    from tests.conftest import org_row, user_row
 
     with client.application.app_context():
         db.session.add(Membership(user=user_row("admin@acme.test"), org=org_row("other"), role="member"))

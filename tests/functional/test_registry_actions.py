@@ -2,7 +2,6 @@
 edits and the failing-registry banner, through the test client with CSRF on."""
 
 import base64
-import re
 import uuid
 
 import pytest

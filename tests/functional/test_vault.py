@@ -118,9 +118,8 @@ def test_wrong_key_gives_unreadable_and_the_app_keeps_working(database_url):
         db.engine.dispose()
     wrong = create_app(make_config(database_url, CREDENTIAL_KEYS=new_key_line("t1")))
     wrong.test_client_class = Client
-    with wrong.app_context():
-        with pytest.raises(CredentialsUnreadable, match="re-enter them"):
-            credentials.read_secret(db.session.query(Registry).one())
+    with wrong.app_context(), pytest.raises(CredentialsUnreadable, match="re-enter them"):
+        credentials.read_secret(db.session.query(Registry).one())
     client = wrong.test_client()
     client.post_form("/login", {"email": "admin@acme.test", "password": "correct horse battery"})
     for path in ["/orgs/acme/settings/infrastructure/container-registry/",

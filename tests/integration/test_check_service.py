@@ -107,9 +107,9 @@ def test_a_leased_registry_is_not_checked_twice(check_app, htpasswd_registry):
 
 
 def test_history_keeps_the_last_fifty(check_app, htpasswd_registry):
+    from webapp.models import utcnow
     from webapp.registry_client.check import CheckResult
     from webapp.registry_client.statuses import Status
-    from webapp.models import utcnow
 
     registry_id = add("docker_registry", htpasswd_registry.host_port, "alice", "s3cret-alice")
     result = CheckResult(Status.CONNECTED, "ok", 200, None, None, 5, None, "checking_access")

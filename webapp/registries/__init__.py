@@ -4,5 +4,4 @@ from ..gating import require_enterprise
 bp = org_blueprint("registries", __name__, "/settings/infrastructure/container-registry")
 bp.before_request(require_enterprise)
 
-from . import views  # noqa: E402,F401
-from . import actions  # noqa: E402,F401
+from . import actions, views, which  # noqa: E402,F401, I001 - routes register on import

@@ -12,11 +12,12 @@ from flask_login import current_user
 
 from .. import htmx
 from ..access import current_org, require_admin
+from ..auth.views import safe_next
 from ..extensions import db
 from ..services import audit, checks, registries
+from ..services.tools import tools_using
 from . import bp, types
 from .forms import RegistryRemoveForm, RegistryRenameForm, VersionedForm
-from ..auth.views import safe_next
 from .views import _page, _prefill, _redirect, _settings_from
 
 
@@ -44,10 +45,6 @@ def _row(registry, status: int = 200):
 
 
 def _dependents(registry) -> list:
-    try:
-        from ..services.tools import tools_using
-    except ImportError:  # private tools arrive with their own feature
-        return []
     return tools_using(current_org(), registry)
 
 
@@ -78,8 +75,10 @@ def rename(registry_id: uuid.UUID):
             db.session.commit()
         except registries.StaleRegistry:
             return _stale(
-                "registries/rename.html", "registries/_rename_row.html",
-                registry=registry, form=form,
+                "registries/rename.html",
+                "registries/_rename_row.html",
+                registry=registry,
+                form=form,
             )
         except registries.RegistryConflict as conflict:
             db.session.rollback()
@@ -90,8 +89,12 @@ def rename(registry_id: uuid.UUID):
             return redirect(url_for(".index", _anchor=f"registry-{registry.id}"))
     status = 422 if request.method == "POST" else 200
     return _page(
-        "registries/rename.html", "registries/_rename_row.html", status,
-        registry=registry, form=form, nav_active="container_registry",
+        "registries/rename.html",
+        "registries/_rename_row.html",
+        status,
+        registry=registry,
+        form=form,
+        nav_active="container_registry",
     )
 
 
@@ -108,8 +111,12 @@ def credentials(registry_id: uuid.UUID):
             registries.check_version(registry, request.form.get("version"))
         except registries.StaleRegistry:
             return _stale(
-                "registries/credentials.html", "registries/_credentials_form.html",
-                registry=registry, spec=spec, form=form, version=request.form.get("version"),
+                "registries/credentials.html",
+                "registries/_credentials_form.html",
+                registry=registry,
+                spec=spec,
+                form=form,
+                version=request.form.get("version"),
             )
         settings = _settings_from(spec, form)
         if settings is not None:
@@ -128,8 +135,13 @@ def credentials(registry_id: uuid.UUID):
                 return _redirect(url_for(".index", _anchor=f"registry-{registry.id}"))
     status = 422 if request.method == "POST" else 200
     return _page(
-        "registries/credentials.html", "registries/_credentials_form.html", status,
-        registry=registry, spec=spec, form=form, version=registry.version,
+        "registries/credentials.html",
+        "registries/_credentials_form.html",
+        status,
+        registry=registry,
+        spec=spec,
+        form=form,
+        version=registry.version,
         nav_active="container_registry",
     )
 
@@ -156,8 +168,11 @@ def remove(registry_id: uuid.UUID):
             registries.check_version(registry, form.version.data)
         except registries.StaleRegistry:
             return _stale(
-                "registries/remove.html", "registries/_remove_confirm.html",
-                registry=registry, form=form, dependents=dependents,
+                "registries/remove.html",
+                "registries/_remove_confirm.html",
+                registry=registry,
+                form=form,
+                dependents=dependents,
             )
         if dependents and form.confirm_name.data != registry.name:
             form.confirm_name.errors.append(
@@ -171,8 +186,13 @@ def remove(registry_id: uuid.UUID):
             return redirect(url_for(".index"))
     status = 422 if request.method == "POST" else 200
     return _page(
-        "registries/remove.html", "registries/_remove_confirm.html", status,
-        registry=registry, form=form, dependents=dependents, partial=htmx.is_partial(),
+        "registries/remove.html",
+        "registries/_remove_confirm.html",
+        status,
+        registry=registry,
+        form=form,
+        dependents=dependents,
+        partial=htmx.is_partial(),
         nav_active="container_registry",
     )
 

@@ -346,7 +346,9 @@ def dismiss_alerts(org: Organization) -> int:
     failing = failing_alerts(org)
     for registry in failing:
         audit.record(
-            "registry.alert_dismissed", org=org, target=("registry", str(registry.id), registry.name)
+            "registry.alert_dismissed",
+            org=org,
+            target=("registry", str(registry.id), registry.name),
         )
     if failing:
         # A Core update: dismissing a banner must not make open edit forms stale.

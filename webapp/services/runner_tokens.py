@@ -27,7 +27,8 @@ def _hash(token: str) -> str:
 def create(name: str) -> tuple[str, RunnerToken]:
     if not NAME_PATTERN.match(name):
         raise RunnerTokenError(
-            "the name must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit"
+            "the name must be 1-64 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit"
         )
     if db.session.scalar(select(RunnerToken).where(RunnerToken.name == name)) is not None:
         raise RunnerTokenError(f"a runner token named {name!r} already exists")
@@ -51,7 +52,7 @@ def revoke(name: str) -> RunnerToken:
 
 
 def authenticate(token: str) -> RunnerToken | None:
-    """The live token this string is, or None; the hash lookup is then confirmed in constant time."""
+    """The live token this string is, or None; the hash match is confirmed in constant time."""
     if not token.startswith(PREFIX) or len(token) > 200:
         return None
     digest = _hash(token)

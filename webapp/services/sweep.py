@@ -113,7 +113,8 @@ def mark_expired(now: datetime) -> int:
         rows = db.session.execute(
             select(
                 Registry.id, Registry.org_id, Registry.name, Registry.status, Registry.expires_at
-            ).where(
+            )
+            .where(
                 Registry.state == "active",
                 Registry.expires_at <= now,
                 Registry.status != str(Status.EXPIRED),
@@ -150,7 +151,8 @@ def delete_abandoned_drafts(now: datetime) -> int:
     abandoned wizard must not keep a sealed secret forever."""
     with immediate():
         rows = db.session.execute(
-            select(Registry.id, Registry.org_id, Registry.name, Registry.kind).where(
+            select(Registry.id, Registry.org_id, Registry.name, Registry.kind)
+            .where(
                 Registry.state == "draft",
                 Registry.created_at < now - DRAFT_LIFETIME,
                 checks.lease_free(now),

@@ -1,19 +1,140 @@
+"""Settings > Private tools: add, rename, remove, and Check pull, for every member of the org.
+
+design.md lets members manage private tools (only registries are admin-only). Every action is
+a plain form that works without JavaScript and redirects; htmx requests get fragments instead:
+the tools section after Add, the row after Rename or Check pull, nothing after Remove (the row
+goes away). Invalid input answers 422 with the error beside its field, in either form.
+"""
+
 from __future__ import annotations
 
-from flask import render_template
-from sqlalchemy import func, select
+from typing import Any
 
+from flask import abort, current_app, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from .. import htmx
 from ..access import current_org
 from ..extensions import db
 from ..models import PrivateTool
+from ..registry_client.statuses import Status, StatusText, describe
+from ..services import tools
 from . import bp
+from .forms import ToolAddForm, ToolRenameForm
+
+# Labels of the pull-check outcomes that are not registry statuses.
+PULL_TEXTS = {
+    "pulls": StatusText("Pulls", "", "ok"),
+    "not_found": StatusText("Not found", "", "bad"),
+    "no_access": StatusText("No access", "", "bad"),
+    tools.NO_REGISTRY: StatusText("No registry — pulls will fail", "", "bad"),
+}
+
+STATUSES = frozenset(Status)
+
+
+def describe_pull(outcome: str, kind: str) -> StatusText:
+    """Label and tone of a stored pull-check outcome; failures read as the registry's status."""
+    if outcome in PULL_TEXTS:
+        return PULL_TEXTS[outcome]
+    if outcome in STATUSES:
+        return describe(outcome, kind)
+    return describe(Status.ERROR, kind)
+
+
+@bp.context_processor
+def _helpers() -> dict[str, Any]:
+    return {"describe_pull": describe_pull, "nav_active": "private_tools"}
+
+
+def _respond(template: str, fragment: str, status: int = 200, **context: Any) -> Response:
+    name = fragment if htmx.is_partial() else template
+    return htmx.vary(current_app.make_response((render_template(name, **context), status)))
+
+
+def _section(form: ToolAddForm, highlight: int | None = None) -> dict[str, Any]:
+    org = current_org()
+    return {"form": form, "routes": tools.routes(org, tools.all_tools(org)), "highlight": highlight}
+
+
+def _tool_or_404(tool_id: int) -> PrivateTool:
+    return tools.get(current_org(), tool_id) or abort(404)
+
+
+def _back_to(tool_id: int | None = None) -> Response:
+    anchor = f"tool-{tool_id}" if tool_id is not None else None
+    return redirect(url_for(".index", _anchor=anchor), code=303)
 
 
 @bp.route("/")
-def index():
-    tools = db.session.scalars(
-        select(PrivateTool)
-        .where(PrivateTool.org_id == current_org().id)
-        .order_by(func.lower(PrivateTool.name))
-    ).all()
-    return render_template("tools/index.html", tools=tools, nav_active="private_tools")
+def index() -> Response:
+    highlight = request.args.get("added", type=int)
+    return _respond("tools/index.html", "tools/_tools.html", **_section(ToolAddForm(), highlight))
+
+
+@bp.route("/", methods=["POST"])
+def add() -> Response:
+    form = ToolAddForm()
+    if form.validate_on_submit():
+        try:
+            tool = tools.add(current_org(), form.name.data, form.image.data)
+        except tools.ToolConflict as conflict:
+            form.name.errors.append(str(conflict))
+        else:
+            db.session.commit()
+            if not htmx.is_partial():
+                return redirect(url_for(".index", added=tool.id, _anchor=f"tool-{tool.id}"), 303)
+            fresh = ToolAddForm(formdata=None)
+            return _respond("tools/index.html", "tools/_tools.html", **_section(fresh, tool.id))
+    db.session.rollback()
+    return _respond("tools/index.html", "tools/_tools.html", 422, **_section(form))
+
+
+@bp.route("/<int:tool_id>/row")
+def row(tool_id: int) -> Response:
+    tool = _tool_or_404(tool_id)
+    return htmx.vary(
+        current_app.make_response(
+            render_template("tools/_row.html", route=tools.route(current_org(), tool))
+        )
+    )
+
+
+@bp.route("/<int:tool_id>/rename", methods=["GET", "POST"])
+def rename(tool_id: int) -> Response:
+    tool = _tool_or_404(tool_id)
+    form = ToolRenameForm(obj=tool)
+    if form.validate_on_submit():
+        try:
+            tools.rename(current_org(), tool, form.name.data)
+        except tools.ToolConflict as conflict:
+            form.name.errors.append(str(conflict))
+        else:
+            db.session.commit()
+            if not htmx.is_partial():
+                return _back_to(tool.id)
+            return row(tool.id)
+    status = 422 if request.method == "POST" else 200
+    if status == 422:
+        db.session.rollback()
+    return _respond("tools/rename.html", "tools/_rename_row.html", status, form=form, tool=tool)
+
+
+@bp.route("/<int:tool_id>/check", methods=["POST"])
+def check(tool_id: int) -> Response:
+    tool = _tool_or_404(tool_id)
+    route = tools.check_pull(current_org(), tool)
+    db.session.commit()
+    if not htmx.is_partial():
+        return _back_to(tool.id)
+    return htmx.vary(current_app.make_response(render_template("tools/_row.html", route=route)))
+
+
+@bp.route("/<int:tool_id>/remove", methods=["POST"])
+def remove(tool_id: int) -> Response:
+    tool = _tool_or_404(tool_id)
+    tools.remove(current_org(), tool)
+    db.session.commit()
+    if not htmx.is_partial():
+        return _back_to()
+    return htmx.vary(current_app.make_response(("", 200)))

@@ -1,0 +1,268 @@
+"""Runner API benchmark: one org with 10,000 registries, against a route that only checks the token.
+
+    PYTHONPATH=. .venv/bin/python bench/resolve.py [--registries 10000] [--seconds 10]
+        [--rounds 2] [--workers 2] [--threads 4] [--clients 2x4] [--database-url URL]
+
+design.md's target: `POST /api/v1/pull-credentials` at 10,000 registries in one org serves
+>= 0.5x the requests per second of a signed-in API route that only checks the runner token, in
+the same server. Both routes run in one real gunicorn (gthread workers) on 127.0.0.1, started by
+this script; the token-only route exists only in this script's app (`server_app`), never in the
+product. Rate limits are OFF (RATELIMIT_ENABLED=False) so that both routes are measured, not
+the limiter.
+
+The org's registries mix what a large org has: thousands of GitHub namespaces on ghcr.io (the
+same host, so resolution cannot lean on the host alone), Docker Hub namespaces and thousands of
+self-hosted registries. Requests rotate over images that each resolve to one of them, so every
+API call does the whole hand-off: token, org, resolution, decryption, audit count.
+
+Load comes from client processes (`--clients PROCESSESxTHREADS`), each thread with one keep-alive
+connection, in closed loop. Phases alternate (token-only, API, token-only, API, ...) so drift on
+a noisy machine hits both; the ratio printed is the median over rounds. The database is a
+temporary SQLite file unless --database-url names another (tables are created if missing; the
+script adds its own org and token, so it can run on the same database again).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import multiprocessing
+import os
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+from flask import Flask, jsonify, request
+
+from webapp import create_app
+from webapp.extensions import csrf, db
+from webapp.models import Registry
+from webapp.services import accounts, credentials, runner_tokens
+from webapp.services.vault import new_key_line
+
+ROOT = Path(__file__).resolve().parent.parent
+API = "/api/v1/pull-credentials"
+BASELINE_PATH = "/bench/token-only"
+
+
+def app_config() -> dict[str, object]:
+    """The server's configuration, passed from the script to gunicorn through the environment."""
+    return {
+        "SQLALCHEMY_DATABASE_URI": os.environ["BENCH_DATABASE_URL"],
+        "CREDENTIAL_KEYS": os.environ["BENCH_CREDENTIAL_KEYS"],
+        "SECRET_KEY": os.environ["BENCH_SECRET_KEY"],
+        "RATELIMIT_ENABLED": False,
+    }
+
+
+def server_app() -> Flask:
+    """What gunicorn serves: the product's app plus the bench-only baseline route."""
+    app = create_app(app_config())
+
+    @csrf.exempt
+    def token_only():
+        scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+        token = runner_tokens.authenticate(value.strip()) if scheme.lower() == "bearer" else None
+        if token is None:
+            return jsonify(error="invalid_token"), 401
+        return jsonify(ok=True)
+
+    app.add_url_rule(BASELINE_PATH, "bench_token_only", token_only, methods=["POST"])
+    return app
+
+
+def seed(count: int) -> tuple[str, str, list[str]]:
+    """An Enterprise org with `count` registries; returns (org slug, runner token, images)."""
+    slug = f"bench-{secrets.token_hex(3)}"
+    org = accounts.create_org(slug, "Bench", "enterprise")
+    db.session.flush()
+    github, hub = count * 4 // 10, count // 10
+    rows: list[tuple[str, str, str]] = []
+    rows += [("github", "ghcr.io", f"team-{n}") for n in range(github)]
+    rows += [("docker_hub", "docker.io", f"org-{n}") for n in range(hub)]
+    rows += [
+        ("docker_registry", f"registry-{n}.corp.example:5000", "apps")
+        for n in range(count - github - hub)
+    ]
+    for index, (kind, host, namespace) in enumerate(rows):
+        registry = Registry(
+            id=uuid.uuid4(), org_id=org.id, kind=kind, name=f"registry {index}",
+            name_key=f"registry {index}", host=host, namespace=namespace, username="puller",
+            state="active", status="connected",
+        )
+        credentials.store_secret(registry, f"secret-{index}")
+        db.session.add(registry)
+    token, _ = runner_tokens.create(slug)
+    db.session.commit()
+    images = [
+        f"ghcr.io/team-{github // 3}/scanner:1.4",
+        f"ghcr.io/team-{github - 1}/sub/tool",
+        f"org-{hub // 2}/app:2",
+        f"registry-{(count - github - hub) // 2}.corp.example:5000/apps/svc@sha256:{'a' * 64}",
+    ]
+    return slug, token, images
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_gunicorn(port: int, workers: int, threads: int, env: dict[str, str]) -> subprocess.Popen:
+    command = [
+        sys.executable, "-m", "gunicorn", "--worker-class", "gthread", "--workers", str(workers),
+        "--threads", str(threads), "--bind", f"127.0.0.1:{port}", "--log-level", "warning",
+        "--keep-alive", "30", "bench.resolve:server_app()",
+    ]
+    server = subprocess.Popen(command, cwd=ROOT, env=env)  # noqa: S603 - our own arguments
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return server
+        except OSError:
+            if server.poll() is not None:
+                raise SystemExit("gunicorn exited before it listened") from None
+            time.sleep(0.1)
+    server.terminate()
+    raise SystemExit("gunicorn did not start listening within 30 s")
+
+
+def client_process(port: int, path: str, bodies: list[bytes], token: str, threads: int,
+                   seconds: float, results: multiprocessing.Queue) -> None:
+    """Closed-loop load on `threads` keep-alive connections; puts (count, latencies, errors)."""
+    latencies: list[float] = []
+    errors: list[int] = []
+    lock = threading.Lock()
+    stop = time.monotonic() + seconds
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+    def loop(offset: int) -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        mine: list[float] = []
+        failed: list[int] = []
+        index = offset
+        while time.monotonic() < stop:
+            started = time.perf_counter()
+            connection.request("POST", path, body=bodies[index % len(bodies)], headers=headers)
+            response = connection.getresponse()
+            response.read()
+            mine.append(time.perf_counter() - started)
+            if response.status != 200:
+                failed.append(response.status)
+            index += 1
+        connection.close()
+        with lock:
+            latencies.extend(mine)
+            errors.extend(failed)
+
+    workers = [threading.Thread(target=loop, args=(n,)) for n in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    results.put((latencies, errors))
+
+
+def measure(port: int, path: str, bodies: list[bytes], token: str, clients: tuple[int, int],
+            seconds: float) -> tuple[float, float]:
+    """(requests per second, p99 latency in ms) of one phase."""
+    processes, threads = clients
+    results: multiprocessing.Queue = multiprocessing.Queue()
+    started = time.monotonic()
+    children = [
+        multiprocessing.Process(
+            target=client_process, args=(port, path, bodies, token, threads, seconds, results)
+        )
+        for _ in range(processes)
+    ]
+    for child in children:
+        child.start()
+    latencies: list[float] = []
+    errors: list[int] = []
+    for _ in children:
+        mine, failed = results.get()
+        latencies.extend(mine)
+        errors.extend(failed)
+    elapsed = time.monotonic() - started
+    for child in children:
+        child.join()
+    if errors:
+        raise SystemExit(f"{path}: {len(errors)} requests failed, e.g. HTTP {errors[0]}")
+    p99 = statistics.quantiles(latencies, n=100)[98] * 1000
+    return len(latencies) / min(elapsed, seconds + 1), p99
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--registries", type=int, default=10_000)
+    parser.add_argument("--seconds", type=float, default=10.0, help="per phase")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
+    parser.add_argument("--clients", default="2x4", help="client PROCESSESxTHREADS")
+    parser.add_argument("--database-url", help="default: a temporary SQLite file")
+    options = parser.parse_args()
+    clients = tuple(int(part) for part in options.clients.lower().split("x"))
+    if len(clients) != 2:
+        parser.error("--clients must look like 2x4")
+
+    with tempfile.TemporaryDirectory(prefix="bench-resolve-") as scratch:
+        env = dict(os.environ)
+        env.update({
+            "BENCH_DATABASE_URL": options.database_url or f"sqlite:///{scratch}/bench.db",
+            "BENCH_CREDENTIAL_KEYS": new_key_line("bench"),
+            "BENCH_SECRET_KEY": secrets.token_urlsafe(32),
+            "PYTHONPATH": str(ROOT),
+        })
+        os.environ.update({key: env[key] for key in env if key.startswith("BENCH_")})
+        setup = create_app(app_config())
+        with setup.app_context():
+            db.create_all()
+            started = time.monotonic()
+            slug, token, images = seed(options.registries)
+            seeded = time.monotonic() - started
+            db.engine.dispose()
+        bodies = [json.dumps({"organization": slug, "image": image}).encode() for image in images]
+        backend = env["BENCH_DATABASE_URL"].split(":", 1)[0]
+        print(f"runner API vs token-only route, one org with {options.registries:,} registries "
+              f"(seeded in {seeded:.1f} s), database {backend}")
+        print(f"gunicorn gthread {options.workers} workers x {options.threads} threads on "
+              f"127.0.0.1; clients {clients[0]} processes x {clients[1]} keep-alive connections; "
+              f"{options.seconds:g} s per phase; rate limits OFF (RATELIMIT_ENABLED=False)")
+
+        port = free_port()
+        server = start_gunicorn(port, options.workers, options.threads, env)
+        try:
+            measure(port, API, bodies, token, clients, 2)  # warm both routes up
+            measure(port, BASELINE_PATH, bodies, token, clients, 2)
+            throughput, latency = [], []
+            for number in range(1, options.rounds + 1):
+                base_rps, base_p99 = measure(port, BASELINE_PATH, bodies, token, clients,
+                                             options.seconds)
+                api_rps, api_p99 = measure(port, API, bodies, token, clients, options.seconds)
+                throughput.append(api_rps / base_rps)
+                latency.append(api_p99 / base_p99)
+                print(f"round {number}: token-only {base_rps:7.0f} req/s, p99 {base_p99:6.1f} ms"
+                      f" | runner API {api_rps:7.0f} req/s, p99 {api_p99:6.1f} ms"
+                      f" | ratio {api_rps / base_rps:.2f}x")
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+        ratio = statistics.median(throughput)
+        verdict = "meets" if ratio >= 0.5 else "MISSES"
+        print(f"median: runner API serves {ratio:.2f}x the token-only route's requests per second "
+              f"({verdict} the >= 0.5x target); its p99 is {statistics.median(latency):.2f}x")
+
+
+if __name__ == "__main__":
+    main()

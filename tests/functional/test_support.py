@@ -1,0 +1,83 @@
+"""The support console: read-only across orgs, audited, one action (Check now), no secret."""
+
+import base64
+import uuid
+
+import pytest
+
+from tests.conftest import Client, Factory, make_config
+from webapp import create_app
+from webapp.extensions import db
+from webapp.models import AuditEvent, Registry
+from webapp.services import accounts, checks, credentials
+
+CANARY = "CANARY-" + uuid.uuid4().hex
+
+
+@pytest.fixture
+def env(tmp_path, htpasswd_registry):
+    app = create_app(make_config(f"sqlite:///{tmp_path / 'support.db'}",
+                                 OUTBOUND_ALLOWED_NETWORKS="127.0.0.1/32", CHECK_TIMEOUT_SECONDS=5))
+    app.test_client_class = Client
+    with app.app_context():
+        db.create_all()
+    make = Factory(app)
+    make.org("acme")
+    make.user("admin@acme.test", org="acme")
+    make.user("help@platform.test", support=True)
+    username = f"user-{uuid.uuid4().hex[:6]}"
+    htpasswd_registry.add_user(username, CANARY)
+    with app.app_context():
+        org = accounts.find_org("acme")
+        registry = Registry(id=uuid.uuid4(), org_id=org.id, kind="docker_registry", name="Build cache",
+                            name_key="build cache", host=htpasswd_registry.host_port, username=username,
+                            state="active", ca_certificate=htpasswd_registry.ca_pem)
+        credentials.store_secret(registry, CANARY)
+        db.session.add(registry)
+        db.session.commit()
+        checks.check_registry(registry.id, "connect")
+        registry_id, ciphertext = registry.id, registry.secret_ciphertext
+    client = app.test_client()
+    client.post_form("/login", {"email": "help@platform.test", "password": "correct horse battery"})
+    yield app, client, registry_id, ciphertext
+    with app.app_context():
+        db.engine.dispose()
+
+
+def org_actions(app):
+    with app.app_context():
+        return [(e.action, e.actor_kind) for e in
+                db.session.query(AuditEvent).filter(AuditEvent.org_id.is_not(None)).order_by(AuditEvent.id)]
+
+
+def test_support_reads_across_orgs_and_every_look_is_audited(env):
+    app, client, registry_id, ciphertext = env
+    assert "Acme" in client.get("/support/").get_data(as_text=True)
+    org_page = client.get("/support/orgs/acme").get_data(as_text=True)
+    assert "Build cache" in org_page and "Connected" in org_page
+    page = client.get(f"/support/registries/{registry_id}").get_data(as_text=True)
+    assert "Check history" in page and "Check now" in page
+    for text in (org_page, page):
+        assert CANARY not in text and base64.b64encode(ciphertext).decode()[:16] not in text
+    assert ("support.viewed_org", "support") in org_actions(app)
+    assert ("support.viewed_registry", "support") in org_actions(app)
+
+
+def test_check_now_is_the_one_action(env):
+    app, client, registry_id, _ = env
+    response = client.post_form(f"/support/registries/{registry_id}/check",
+                                token_from=f"/support/registries/{registry_id}")
+    assert response.status_code == 302
+    assert ("registry.checked", "support") in org_actions(app)
+
+
+def test_others_get_404_and_unknown_ids_too(env):
+    app, client, registry_id, _ = env
+    assert client.get(f"/support/registries/{uuid.uuid4()}").status_code == 404
+    assert client.get("/support/orgs/nope").status_code == 404
+    admin = app.test_client()
+    admin.post_form("/login", {"email": "admin@acme.test", "password": "correct horse battery"})
+    for path in ("/support/", "/support/orgs/acme", f"/support/registries/{registry_id}"):
+        assert admin.get(path).status_code == 404
+    assert admin.post_form(f"/support/registries/{registry_id}/check",
+                           token_from="/orgs/acme/settings/audit-log/").status_code == 404

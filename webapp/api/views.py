@@ -1,0 +1,136 @@
+"""`POST /api/v1/pull-credentials`: the runner API, exactly as design.md's contract states it.
+
+- A runner authenticates with `Authorization: Bearer <runner token>` and nothing else: this is
+  the one view exempt from CSRF, and it never looks at the session, so a signed-in browser
+  without a token gets 401 like anyone else.
+- Rate limited per token (`RUNNER_API_RATE_LIMIT`, off with `RATELIMIT_ENABLED`). The limiter's
+  key is a hash of the token, never the token: Flask-Limiter logs the key of a breached limit.
+- Every answer is JSON with `Cache-Control: no-store`, errors included, and so are the routing
+  errors (404, 405) of every URL under `/api/`: a runner never has to parse an HTML page.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+
+from flask import Response, current_app, jsonify, request
+from flask_limiter import RateLimitExceeded
+from werkzeug.exceptions import HTTPException
+
+from ..extensions import client_address, csrf, db, limiter
+from ..services import runner_tokens
+from ..services.pull_credentials import HandOffRefused, hand_off
+from . import bp
+
+log = logging.getLogger(__name__)
+
+#: HTTP status of each error code of the contract.
+STATUS = {
+    "malformed_reference": 400,
+    "invalid_token": 401,
+    "not_enterprise": 403,
+    "no_matching_registry": 404,
+    "credentials_unreadable": 409,
+    "rate_limited": 429,
+}
+DEFAULT_RATE_LIMIT = "1200 per minute"
+BODY_SHAPE = 'send a JSON object {"organization": "<org slug>", "image": "<image reference>"}'
+
+
+def _bearer() -> str | None:
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    value = value.strip()
+    return value if scheme.lower() == "bearer" and value else None
+
+
+def _rate_key() -> str:
+    token = _bearer()
+    if token is None:
+        return "runner-api-no-token:" + client_address()
+    return "runner-token:" + hashlib.sha256(token.encode()).hexdigest()[:32]
+
+
+def _rate_limit() -> str:
+    return current_app.config.get("RUNNER_API_RATE_LIMIT", DEFAULT_RATE_LIMIT)
+
+
+def _error(code: str, message: str, status: int | None = None) -> Response:
+    response = jsonify(error=code, message=message)
+    response.status_code = status or STATUS[code]
+    if response.status_code == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="runner-api"'
+    return response
+
+
+@bp.route("/pull-credentials", methods=["POST"])
+@csrf.exempt
+@limiter.limit(_rate_limit, key_func=_rate_key, scope="runner-api")
+def pull_credentials() -> Response:
+    token = runner_tokens.authenticate(_bearer() or "")
+    if token is None:
+        return _error("invalid_token", "send a valid runner token: Authorization: Bearer <token>")
+    body = request.get_json(silent=True)
+    fields = body if isinstance(body, dict) else {}
+    organization, image = fields.get("organization"), fields.get("image")
+    if not isinstance(organization, str) or not isinstance(image, str):
+        return _error("malformed_reference", BODY_SHAPE)
+    try:
+        handed = hand_off(token, organization, image)
+    except HandOffRefused as refused:
+        db.session.commit()  # the token's use is recorded all the same
+        log.info("runner token %s refused: %s", token.id, refused.code)
+        return _error(refused.code, refused.message)
+    registry = handed.registry
+    answer = {
+        "registry": {
+            "id": str(registry.id),
+            "name": registry.name,
+            "status": registry.status,
+            "checked_at": registry.last_checked_at.isoformat()
+            if registry.last_checked_at
+            else None,
+        },
+        "auths": handed.auths,
+    }
+    db.session.commit()
+    return jsonify(answer)
+
+
+@bp.after_request
+def _no_store(response: Response) -> Response:
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(error: HTTPException) -> Response:
+    if isinstance(error, RateLimitExceeded):
+        return _error("rate_limited", "too many requests with this runner token; slow down")
+    status = error.code or 500
+    code = (error.name or "error").lower().replace(" ", "_").replace("'", "")
+    response = _error(code, error.description or "", status)
+    allow = error.get_response().headers.get("Allow")
+    if allow:
+        response.headers["Allow"] = allow
+    return response
+
+
+@bp.errorhandler(Exception)
+def _unexpected(error: Exception) -> Response:
+    db.session.rollback()
+    log.exception("runner API failed unexpectedly")
+    return _error("internal_error", "something went wrong on our side; it has been logged", 500)
+
+
+@bp.before_app_request
+def _json_routing_errors() -> Response | None:
+    """A URL under /api/ that matches no route (404) or not with this method (405)."""
+    error = request.routing_exception
+    if not request.path.startswith("/api/") or not isinstance(error, HTTPException):
+        return None
+    if (error.code or 0) < 400:
+        return None
+    response = _http_error(error)
+    response.headers["Cache-Control"] = "no-store"
+    return response

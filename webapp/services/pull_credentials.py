@@ -1,0 +1,169 @@
+"""Using a registry's pull credentials: handing them to a runner, and probing a pull with them.
+
+With the check service, this is the only code that decrypts a secret (design.md), always right
+before use: `hand_off` for the runner API and `probe_pull` for a private tool's Check pull.
+
+The runner API's whole decision lives in `hand_off`, free of HTTP: parse the reference, find
+the org, refuse unless it is Enterprise, resolve, decrypt, build the Docker `auths` entry,
+audit. Refusals are `HandOffRefused` with the error code of design.md's contract; the
+view maps codes to HTTP statuses.
+
+Any active registry whose secret decrypts is handed out, whatever our last check said: a runner
+may reach a registry that our checker cannot (another network), and it gets the status and the
+time of the last check to decide for itself.
+
+Hand-offs are audited as one row per runner token, registry and UTC hour, counting up, so a busy
+runner does not flood the log; the row never holds the secret. The token's `last_used_at` is
+written at most once a minute, so the hot path does not update the token row every time.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+
+from sqlalchemy import update
+
+from ..extensions import db
+from ..models import Registry, RunnerToken, utcnow
+from ..registry_client.check import probe_manifest, run_check
+from ..registry_client.reference import (
+    DOCKER_HUB_AUTH_KEY,
+    DOCKER_HUB_DOMAIN,
+    ImageReference,
+    InvalidReference,
+    parse_reference,
+)
+from ..registry_client.statuses import Status
+from . import accounts, audit, checks, credentials, resolution
+from .vault import CredentialsUnreadable
+
+__all__ = ["HandOff", "HandOffRefused", "auth_entry", "hand_off", "probe_pull", "server_key"]
+
+log = logging.getLogger(__name__)
+
+ACTION = "registry.credentials_handed_out"
+#: How stale `last_used_at` may get before a hand-off writes it again.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+class HandOffRefused(Exception):
+    """No credentials for this request; `code` is the runner API's error code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+@dataclass(frozen=True)
+class HandOff:
+    """What the runner receives: which registry, and an `auths` object valid as auth.json."""
+
+    registry: Registry
+    auths: dict[str, dict[str, str]] = field(repr=False)
+
+
+def server_key(registry: Registry) -> str:
+    """The `auths` key Docker and containers/image look up for this registry's images."""
+    return DOCKER_HUB_AUTH_KEY if registry.host == DOCKER_HUB_DOMAIN else registry.host
+
+
+def auth_entry(username: str, secret: str) -> dict[str, str]:
+    """One `auths` value; `auth` is what Docker itself writes, the others what podman reads."""
+    token = base64.b64encode(f"{username}:{secret}".encode()).decode("ascii")
+    return {"username": username, "password": secret, "auth": token}
+
+
+def hand_off(token: RunnerToken, organization: str, image: str) -> HandOff:
+    """The credentials for `image` of the org `organization`, or `HandOffRefused`.
+
+    Adds the audit row (or its count) and the token's use to the session; the caller commits.
+    An unknown org is refused as `no_matching_registry`, like an org with no registry for the
+    image: a token does not learn which org slugs exist.
+    """
+    now = utcnow()
+    _note_use(token, now)
+    try:
+        reference = parse_reference(image)
+    except InvalidReference as error:
+        raise HandOffRefused("malformed_reference", str(error)) from None
+    org = accounts.find_org(organization)
+    if org is None:
+        raise HandOffRefused(
+            "no_matching_registry", f"no connected registry serves {reference.canonical}"
+        )
+    if not org.is_enterprise:
+        raise HandOffRefused(
+            "not_enterprise", "private container registries need the Enterprise plan"
+        )
+    found = resolution.resolve(org.id, reference)
+    registry = found.registry
+    if registry is None:
+        raise HandOffRefused(
+            "no_matching_registry",
+            f"no connected registry serves {reference.canonical}: {found.reason}",
+        )
+    try:
+        secret = credentials.read_secret(registry)
+    except CredentialsUnreadable:
+        log.warning("pull credentials of registry %s are unreadable", registry.id)
+        raise HandOffRefused(
+            "credentials_unreadable",
+            f"the credentials of registry {registry.name!r} cannot be decrypted; an admin "
+            "must enter them again",
+        ) from None
+    auths = {server_key(registry): auth_entry(registry.username, secret)}
+    del secret
+    audit.record_counted(
+        f"pull:{token.id}:{registry.id}:{now:%Y-%m-%dT%H}",
+        ACTION,
+        org=org,
+        target=("registry", str(registry.id), registry.name),
+        details={"first_image": reference.canonical},
+        actor=audit.Actor("runner", str(token.id), f"runner token {token.name}"),
+    )
+    log.info("handed pull credentials of registry %s to runner token %s", registry.id, token.id)
+    return HandOff(registry=registry, auths=auths)
+
+
+def probe_pull(registry: Registry, reference: ImageReference) -> tuple[str, str]:
+    """Can `registry`'s credentials pull `reference`? (outcome, reason) for Check pull.
+
+    The outcome is "pulls", "not_found", "no_access" or the registry's failure status. The
+    secret is decrypted right before use, and the read transaction ends before the network work
+    (the caller's session is committed).
+
+    A registry with Basic sign-in answers a wrong password and a missing permission alike (401
+    on the manifest), so "no access" is confirmed with a sign-in check: "no access" means the
+    credentials sign in but cannot read this image, and a refused sign-in is the registry's
+    failure (`auth_failed`, …).
+    """
+    try:
+        secret = credentials.read_secret(registry)
+    except CredentialsUnreadable:
+        return str(Status.UNREADABLE), "The registry's stored credentials cannot be decrypted."
+    target = replace(checks.target_for(registry, secret), test_image=None)
+    del secret
+    db.session.commit()
+    settings = checks.client_settings()
+    image = reference.path + (f"@{reference.digest}" if reference.digest else f":{reference.tag}")
+    probe = probe_manifest(target, settings, image)
+    if probe.outcome == "no_access":
+        sign_in = run_check(target, settings)
+        if sign_in.status not in checks.HEALTHY:
+            return str(sign_in.status), sign_in.reason
+    return probe.outcome, probe.reason
+
+
+def _note_use(token: RunnerToken, now: datetime) -> None:
+    last = token.last_used_at
+    if last is not None and now - last < LAST_USED_RESOLUTION:
+        return
+    db.session.execute(
+        update(RunnerToken)
+        .where(RunnerToken.id == token.id)
+        .values(last_used_at=now)
+        .execution_options(synchronize_session=False)
+    )

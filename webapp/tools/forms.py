@@ -1,0 +1,56 @@
+"""Forms of the Private tools page. Uniqueness of names needs the database: the tools service
+checks it and the views put its error beside the name field."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import Field, StringField
+from wtforms.validators import DataRequired, Length, ValidationError
+
+from ..registry_client.reference import InvalidReference, parse_reference
+
+NAME_MAX = 64
+IMAGE_MAX = 512
+
+
+def _strip(value: str | None) -> str | None:
+    return value.strip() if isinstance(value, str) else value
+
+
+def check_image(form: FlaskForm, field: Field) -> None:
+    """The image must be a reference `docker pull` accepts; the parser's reason is shown."""
+    try:
+        parse_reference(field.data or "")
+    except InvalidReference as error:
+        raise ValidationError(f"That is not an image reference: {error}.") from None
+
+
+def _name_field() -> StringField:
+    return StringField(
+        "Name",
+        description="How the tool is shown here, e.g. “Scanner”.",
+        filters=[_strip],
+        validators=[
+            DataRequired("Give the tool a name."),
+            Length(max=NAME_MAX, message=f"Keep the name to {NAME_MAX} characters or fewer."),
+        ],
+    )
+
+
+class ToolAddForm(FlaskForm):
+    name = _name_field()
+    image = StringField(
+        "Image",
+        description="The container image, as you would give it to docker pull, e.g. "
+        "ghcr.io/acme/scanner:1.4 or registry.example.com:5000/team/tool.",
+        filters=[_strip],
+        validators=[
+            DataRequired("Enter the image."),
+            Length(max=IMAGE_MAX, message="That is too long to be an image reference."),
+            check_image,
+        ],
+    )
+
+
+class ToolRenameForm(FlaskForm):
+    name = _name_field()
