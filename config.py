@@ -45,6 +45,8 @@ class BaseConfig:
     LOGIN_FAILURES_PER_ACCOUNT = "10 per 15 minutes"
     LOGIN_FAILURES_PER_ADDRESS = "50 per 15 minutes"
     RUNNER_API_RATE_LIMIT = "1200 per minute"
+    CHECK_REQUESTS_PER_USER = "30 per minute"
+    CHECK_REQUESTS_PER_ORG = "120 per minute"
 
     PROXY_FIX_HOPS = 0
 

@@ -153,7 +153,8 @@ class Registry(db.Model):
     org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(32))
     name: Mapped[str] = mapped_column(String(64))
-    name_key: Mapped[str] = mapped_column(String(64))
+    # lower() can lengthen a name (İ becomes two characters): room for that.
+    name_key: Mapped[str] = mapped_column(String(255))
     scheme: Mapped[str] = mapped_column(String(8), default="https")
     host: Mapped[str] = mapped_column(String(255))
     namespace: Mapped[str] = mapped_column(String(255), default="")
@@ -219,7 +220,8 @@ class PrivateTool(db.Model):
         ForeignKey("organizations.id", ondelete="CASCADE"), index=True
     )
     name: Mapped[str] = mapped_column(String(64))
-    name_key: Mapped[str] = mapped_column(String(64))
+    # lower() can lengthen a name (İ becomes two characters): room for that.
+    name_key: Mapped[str] = mapped_column(String(255))
     image: Mapped[str] = mapped_column(String(512))
     pull_status: Mapped[str | None] = mapped_column(String(32))
     pull_reason: Mapped[str] = mapped_column(String(500), default="")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 
-from flask import Flask, g, request
+from flask import Flask, abort, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .database import begin_writing, end_writing
@@ -21,6 +21,10 @@ def init_app(app: Flask) -> None:
     @app.before_request
     def _start_request() -> None:
         g.request_id = secrets.token_hex(8)
+        # No field of ours takes a NUL, and PostgreSQL text cannot hold one.
+        fields = (request.args, request.form)
+        if any("\x00" in value for values in fields for _, value in values.items(multi=True)):
+            abort(400)
         if request.method not in SAFE_METHODS:
             g.write_token = begin_writing()
 

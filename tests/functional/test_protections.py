@@ -179,3 +179,21 @@ def test_proxy_fix_uses_the_client_address(database_url):
     with app.app_context():
         assert db.session.query(AuditEvent).one().ip == "203.0.113.9"
         db.engine.dispose()
+
+
+def test_the_audit_log_is_for_admins(client, make, auth):
+    make.org("acme")
+    auth.login(make.user("member@acme.test", org="acme", role="member"))
+    assert client.get("/orgs/acme/settings/audit-log/").status_code == 403
+    assert "Audit log" not in client.get("/orgs/acme/settings/private-tools/").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("before", ["99999999999999999999999", "-5", "0", "x"])
+def test_audit_paging_ignores_nonsense(client, org_admin, before):
+    assert client.get(f"/orgs/acme/settings/audit-log/?before={before}").status_code == 200
+
+
+def test_a_nul_in_any_field_is_a_clear_400(client, org_admin):
+    response = client.post_form("/orgs/acme/settings/infrastructure/container-registry/new",
+                                {"address": "reg\x00istry.example.com"})
+    assert response.status_code == 400

@@ -198,9 +198,12 @@ def test_stale_remove_is_refused(env):
 def test_detail_page(env):
     app, registry_id = env
     registry = load(app, registry_id)
-    page = client_for(app, "member@acme.test").get(f"{BASE}/{registry_id}").get_data(as_text=True)
+    page = client_for(app, "admin@acme.test").get(f"{BASE}/{registry_id}").get_data(as_text=True)
     assert registry.secret_fingerprint in page and "Check history" in page
     assert "registry.checked" in page and "Connected" in page
+    # Members see the registry and its checks, not the audit trail (that is for admins).
+    page = client_for(app, "member@acme.test").get(f"{BASE}/{registry_id}").get_data(as_text=True)
+    assert "Check history" in page and "Audit trail" not in page
 
 
 def test_failing_banner_until_recovered_or_dismissed(env):
@@ -242,3 +245,35 @@ def test_the_secret_never_appears_for_admins_or_members(env):
     with app.app_context():
         audit_text = repr([(e.details, e.target_label) for e in db.session.query(AuditEvent)])
     assert CANARY not in audit_text
+
+
+def test_check_requests_are_throttled_per_user(tmp_path, htpasswd_registry):
+    app = create_app(make_config(f"sqlite:///{tmp_path / 'limits.db'}", RATELIMIT_ENABLED=True,
+                                 CHECK_REQUESTS_PER_USER="2 per minute",
+                                 OUTBOUND_ALLOWED_NETWORKS="127.0.0.1/32"))
+    app.test_client_class = Client
+    with app.app_context():
+        db.create_all()
+    make = Factory(app)
+    make.org("acme")
+    make.user("admin@acme.test", org="acme")
+    with app.app_context():
+        org = accounts.find_org("acme")
+        registry = Registry(id=uuid.uuid4(), org_id=org.id, kind="docker_registry", name="R",
+                            name_key="r", host=htpasswd_registry.host_port, username="alice",
+                            state="active", ca_certificate=htpasswd_registry.ca_pem)
+        credentials.store_secret(registry, "s3cret-alice")
+        db.session.add(registry)
+        db.session.commit()
+        registry_id = registry.id
+    admin = client_for(app, "admin@acme.test")
+    token = admin.csrf_token(f"{BASE}/")
+    statuses = [admin.post(f"{BASE}/{registry_id}/check", data={"csrf_token": token}).status_code
+                for _ in range(3)]
+    assert statuses == [302, 302, 429]
+    refused = admin.post(f"{BASE}/{registry_id}/check", data={"csrf_token": token})
+    assert int(refused.headers["Retry-After"]) > 0
+    from webapp.extensions import limiter
+    limiter.reset()
+    with app.app_context():
+        db.engine.dispose()

@@ -230,3 +230,60 @@ def test_the_secret_never_comes_back(wizard_app, admin, htpasswd_registry):
         assert CANARY not in body
         assert base64.b64encode(CANARY.encode()).decode() not in body
         assert ciphertext[:16] not in body
+
+
+def test_resubmitting_a_removed_registrys_form_is_not_a_500(wizard_app, admin, htpasswd_registry):
+    response, token = step2(admin, **registry_fields(htpasswd_registry, "wrong-password"))
+    [registry] = rows(wizard_app)
+    admin.post_form(f"{BASE}/{registry.id}/discard", token_from=response.headers["Location"])
+    again = admin.post(f"{BASE}/new/docker_registry", data={
+        "csrf_token": admin.csrf_token(f"{BASE}/new/docker_registry"), "draft": token,
+        **registry_fields(htpasswd_registry, "wrong-password")})
+    assert again.status_code == 302  # the draft was deleted, so this is a new one
+    response, token = step2(admin, **registry_fields(htpasswd_registry, "wrong-password", name="B",
+                                                     registry_url=htpasswd_registry.host_port + "/b"))
+    draft = next(r for r in rows(wizard_app) if r.name == "B")
+    admin.post_form(f"{BASE}/{draft.id}/save-anyway", token_from=response.headers["Location"])
+    with wizard_app.app_context():
+        saved = db.session.get(Registry, draft.id)
+        saved.state = "removed"
+        db.session.commit()
+    replay = admin.post(f"{BASE}/new/docker_registry", data={
+        "csrf_token": admin.csrf_token(f"{BASE}/new/docker_registry"), "draft": token,
+        **registry_fields(htpasswd_registry, "wrong-password", name="B",
+                          registry_url=htpasswd_registry.host_port + "/b")})
+    assert replay.status_code == 422
+    assert "removed meanwhile" in replay.get_data(as_text=True)
+
+
+def test_https_to_http_needs_the_secret_again(tmp_path, htpasswd_registry):
+    app = create_app(make_config(f"sqlite:///{tmp_path / 'insecure.db'}", ALLOW_INSECURE_REGISTRIES=True,
+                                 OUTBOUND_ALLOWED_NETWORKS="127.0.0.1/32", CHECK_TIMEOUT_SECONDS=3))
+    app.test_client_class = Client
+    with app.app_context():
+        db.create_all()
+    make = Factory(app)
+    make.org("acme")
+    make.user("admin@acme.test", org="acme")
+    client = app.test_client()
+    client.post_form("/login", {"email": "admin@acme.test", "password": "correct horse battery"})
+    step2(client, **registry_fields(htpasswd_registry, "wrong-password"))
+    [registry] = rows(app)
+    edit_url = f"{BASE}/new/docker_registry?draft={registry.id}"
+    page = client.get(edit_url).get_data(as_text=True)
+    token = re.search(r'name="draft" type="hidden" value="([^"]+)"', page).group(1)
+    cleartext = client.post(edit_url, data={
+        "csrf_token": client.csrf_token(edit_url), "draft": token,
+        **registry_fields(htpasswd_registry, "", registry_url="http://" + htpasswd_registry.host_port)})
+    assert cleartext.status_code == 422
+    assert "enter the password or token again" in cleartext.get_data(as_text=True)
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_downgraded_org_audit_log_hides_registries(wizard_app, admin, htpasswd_registry):
+    step2(admin, **registry_fields(htpasswd_registry, "s3cret-alice"))
+    assert "Build cache" in admin.get("/orgs/acme/settings/audit-log/").get_data(as_text=True)
+    wizard_app.test_cli_runner().invoke(args=["org", "set-plan", "acme", "team"])
+    page = admin.get("/orgs/acme/settings/audit-log/").get_data(as_text=True)
+    assert "Build cache" not in page and htpasswd_registry.host_port not in page

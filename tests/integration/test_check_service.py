@@ -118,3 +118,26 @@ def test_history_keeps_the_last_fifty(check_app, htpasswd_registry):
     assert db.session.query(ConnectivityCheck).count() == 50
     # Scheduled checks are audited only when the status changes.
     assert db.session.query(AuditEvent).filter_by(action="registry.status_changed").count() == 1
+
+
+def test_an_edit_during_a_check_drops_its_result_and_checks_again(check_app, htpasswd_registry):
+    """A passing result for the old settings must not activate (or mark connected) a draft
+    whose address or secret changed while the check ran."""
+    from webapp.models import utcnow
+    from webapp.registry_client.check import CheckResult
+    from webapp.registry_client.statuses import Status
+
+    registry_id = add("docker_registry", htpasswd_registry.host_port, "alice", "wrong-password",
+                      htpasswd_registry.ca_pem)
+    registry = db.session.get(Registry, registry_id)
+    registry.state = "draft"
+    db.session.commit()
+    checked_version = registry.version
+    registry.username = "mallory"  # the edit that lands while the first check runs
+    db.session.commit()
+    passed = CheckResult(Status.CONNECTED, "ok", 200, None, None, 5, None, "checking_access")
+    assert checks.record(registry_id, passed, "connect", None, utcnow(), checked_version) is None
+    registry = db.session.get(Registry, registry_id, populate_existing=True)
+    # Checked again (inline here) with what it holds now: refused, and still a draft.
+    assert registry.state == "draft" and registry.status == "auth_failed"
+    assert [c.outcome for c in db.session.query(ConnectivityCheck)] == ["auth_failed"]

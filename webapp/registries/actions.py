@@ -14,6 +14,7 @@ from .. import htmx
 from ..access import current_org, require_admin
 from ..auth.views import safe_next
 from ..extensions import db
+from ..limits import outbound_checks
 from ..services import audit, checks, registries
 from ..services.tools import tools_using
 from . import bp, types
@@ -72,7 +73,9 @@ def rename(registry_id: uuid.UUID):
         try:
             registries.check_version(registry, form.version.data)
             registries.rename(current_org(), registry, form.name.data)
-            db.session.commit()
+            registries.commit(
+                current_org(), registry.name, registry.host, registry.namespace, registry.id
+            )
         except registries.StaleRegistry:
             return _stale(
                 "registries/rename.html",
@@ -99,6 +102,7 @@ def rename(registry_id: uuid.UUID):
 
 
 @bp.route("/<uuid:registry_id>/credentials", methods=["GET", "POST"])
+@outbound_checks
 def credentials(registry_id: uuid.UUID):
     require_admin()
     registry = _registry(registry_id)
@@ -122,6 +126,9 @@ def credentials(registry_id: uuid.UUID):
         if settings is not None:
             try:
                 registries.replace_credentials(current_org(), registry, settings)
+                registries.commit(
+                    current_org(), registry.name, settings.host, settings.namespace, registry.id
+                )
             except registries.RegistryConflict as conflict:
                 db.session.rollback()
                 field = form.registry_url if spec.fixed_host is None else form.namespace
@@ -130,7 +137,6 @@ def credentials(registry_id: uuid.UUID):
                 db.session.rollback()
                 form.password.errors.append(str(missing))
             else:
-                db.session.commit()
                 checks.request_check(registry.id, "manual", current_user.id)
                 return _redirect(url_for(".index", _anchor=f"registry-{registry.id}"))
     status = 422 if request.method == "POST" else 200
@@ -147,6 +153,7 @@ def credentials(registry_id: uuid.UUID):
 
 
 @bp.route("/<uuid:registry_id>/check", methods=["POST"])
+@outbound_checks
 def check(registry_id: uuid.UUID):
     require_admin()
     registry = _registry(registry_id)

@@ -16,6 +16,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from .. import htmx
 from ..access import current_org, require_admin
 from ..extensions import db
+from ..limits import outbound_checks
 from ..models import Registry
 from ..registry_client.address import parse_registry_url, suggest_for_address
 from ..registry_client.errors import AddressError
@@ -161,6 +162,7 @@ def _prefill(spec: types.RegistryType, form, draft) -> None:
 
 
 @bp.route("/new/<kind>", methods=["GET", "POST"])
+@outbound_checks
 def new_settings(kind: str):
     require_admin()
     org = current_org()
@@ -205,12 +207,24 @@ def _connect(org, spec: types.RegistryType, form):
     if existing is not None and existing.org_id == org.id and existing.state == "active":
         # A second click after the first one already connected: nothing to do again.
         return _redirect(url_for(".connect", registry_id=registry_id))
+    if existing is not None and (existing.org_id != org.id or existing.state != "draft"):
+        # The draft this form made was removed or discarded since: start afresh.
+        form.draft.data = registries.draft_token(org, uuid.uuid4())
+        form.form_errors.append(
+            "That registry was removed meanwhile. Check the details and connect again."
+        )
+        return None
     settings = _settings_from(spec, form)
     if settings is None:
         return None
     try:
         registry = registries.save_draft(org, current_user, settings, registry_id)
+        registries.commit(org, settings.name, settings.host, settings.namespace, registry_id)
     except registries.RegistryConflict as conflict:
+        db.session.rollback()
+        if conflict.existing is None and db.session.get(Registry, registry_id) is not None:
+            # The other click of a double click saved this very draft first.
+            return _redirect(url_for(".connect", registry_id=registry_id))
         g.conflict = conflict
         field = (
             form.name
@@ -224,7 +238,6 @@ def _connect(org, spec: types.RegistryType, form):
         form.password.errors.append(str(missing))
         db.session.rollback()
         return None
-    db.session.commit()
     checks.request_check(registry.id, "connect", current_user.id)
     return _redirect(url_for(".connect", registry_id=registry.id))
 
@@ -286,10 +299,12 @@ def save_anyway(registry_id: uuid.UUID):
         abort(409)
     try:
         registries.save_anyway(current_org(), registry)
+        registries.commit(
+            current_org(), registry.name, registry.host, registry.namespace, registry.id
+        )
     except registries.RegistryConflict:
         db.session.rollback()
         abort(409)
-    db.session.commit()
     return _redirect(url_for(".index", added=registry.id))
 
 

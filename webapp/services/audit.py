@@ -89,8 +89,17 @@ def record_counted(bucket: str, action: str, **kwargs: Any) -> None:
     event.bucket = bucket
 
 
-def events_for_org(org: Organization, limit: int = 200, before_id: int | None = None):
+def events_for_org(
+    org: Organization,
+    limit: int = 200,
+    before_id: int | None = None,
+    include_registries: bool = True,
+):
     query = select(AuditEvent).where(AuditEvent.org_id == org.id)
+    if not include_registries:
+        query = query.where(
+            (AuditEvent.target_kind.is_(None)) | (AuditEvent.target_kind != "registry")
+        )
     if before_id is not None:
         query = query.where(AuditEvent.id < before_id)
     return list(db.session.scalars(query.order_by(AuditEvent.id.desc()).limit(limit)))

@@ -242,6 +242,7 @@ def check_registry(
     registry = db.session.get(Registry, registry_id)
     if registry is None or registry.state == "removed":
         return None
+    checked_version = registry.version
     # Stages are for the person watching a check they asked for; a sweep's checks skip the writes.
     on_stage = (
         (lambda stage: _set_stage(registry_id, stage)) if trigger in PERSON_TRIGGERS else None
@@ -256,7 +257,7 @@ def check_registry(
         db.session.commit()  # end the read transaction before the network work
         result = run_check(target, client_settings(), on_stage)
         del target
-    return record(registry_id, result, trigger, requested_by_id, started)
+    return record(registry_id, result, trigger, requested_by_id, started, checked_version)
 
 
 def _owned(registry_id: uuid.UUID, started: datetime, lease: datetime | None) -> bool:
@@ -278,9 +279,12 @@ def record(
     trigger: str,
     requested_by_id: int | None,
     started: datetime,
+    checked_version: int | None = None,
 ) -> ConnectivityCheck | None:
     """Store a check's outcome and release the lease, in one write transaction. None when the
-    registry was deleted meanwhile (a discarded draft)."""
+    registry was deleted meanwhile (a discarded draft), or when its settings changed while it
+    was being checked: then the outcome belongs to settings it no longer has, so it is dropped
+    and the registry is checked again."""
     now = utcnow()
     db.session.commit()
     with immediate():
@@ -288,6 +292,7 @@ def record(
         if registry is None:
             db.session.rollback()
             return None
+        version = registry.version if checked_version is None else checked_version
         previous = _previous_status(registry)
         failures = 0 if result.status in HEALTHY else (registry.consecutive_failures or 0) + 1
         values: dict[str, object] = {
@@ -307,12 +312,17 @@ def record(
             values["last_success_at"] = now
         if previous in HEALTHY and result.status in FAILING:
             values["alert_dismissed_at"] = None
-        db.session.execute(
+        written = db.session.execute(
             update(Registry)
-            .where(Registry.id == registry_id)
+            .where(Registry.id == registry_id, Registry.version == version)
             .values(**values)
             .execution_options(synchronize_session=False)
-        )
+        ).rowcount
+        if not written:  # edited while it was being checked
+            db.session.rollback()
+            _check_again(registry_id, now)
+            executor().submit(registry_id, trigger, requested_by_id)
+            return None
         check = ConnectivityCheck(
             registry_id=registry_id,
             trigger=trigger,
@@ -335,13 +345,31 @@ def record(
                 actor=_actor(requested_by_id),
             )
         if registry.state == "draft" and trigger == "connect" and result.status in HEALTHY:
-            db.session.refresh(registry)  # the Core update above bypassed the loaded object
-            registries.activate(registry)  # the wizard's registry goes live once its check passes
+            # The wizard's registry goes live once its check passed, as it was checked.
+            registries.activate(registry, version)
         db.session.flush()
         _trim_history(registry_id)
         db.session.commit()
     log.info("checked registry %s: %s", registry_id, result.status)
     return check
+
+
+def _check_again(registry_id: uuid.UUID, now: datetime) -> None:
+    with immediate():
+        db.session.execute(
+            update(Registry)
+            .where(Registry.id == registry_id)
+            .values(
+                lease_until=None,
+                check_stage=None,
+                check_requested_at=now,
+                next_check_at=now,
+                status=str(Status.CHECKING),
+            )
+            .execution_options(synchronize_session=False)
+        )
+        db.session.commit()
+    log.info("registry %s changed during its check; checking it again", registry_id)
 
 
 def _previous_status(registry: Registry) -> str | None:

@@ -25,6 +25,13 @@ def host_port(scheme: str, host: str) -> str:
     return host
 
 
+def endpoint(scheme: str, host: str) -> str:
+    """`https://host:port`: what a secret is bound to. A new host, port or scheme (https to a
+    cleartext http) means the secret must be entered again."""
+    scheme = scheme or "https"  # the column default, before the row is flushed
+    return f"{scheme}://{host_port(scheme, host)}"
+
+
 def vault() -> Vault:
     return current_app.extensions["vault"]
 
@@ -32,7 +39,7 @@ def vault() -> Vault:
 def registry_aad(registry: Registry) -> bytes:
     if registry.id is None or registry.org_id is None:
         raise ValueError("a registry needs its id and org before its secret is sealed")
-    return associated_data(registry.org_id, registry.id, host_port(registry.scheme, registry.host))
+    return associated_data(registry.org_id, registry.id, endpoint(registry.scheme, registry.host))
 
 
 def store_secret(registry: Registry, secret: str, now: datetime | None = None) -> None:

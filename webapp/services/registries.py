@@ -93,6 +93,18 @@ def active(org: Organization) -> list[Registry]:
     return list(db.session.scalars(query))
 
 
+def commit(org: Organization, name: str, host: str, namespace: str, exclude: uuid.UUID) -> None:
+    """Commit a change to a registry, turning a lost race on the unique indexes (two admins at
+    once; on PostgreSQL the checks above do not serialise) into the conflict it is."""
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise find_conflict(org, name, host, namespace, exclude) or RegistryConflict(
+            "name", "Another registry took this name or address just now; try again.", None
+        ) from None
+
+
 def _active_others(org: Organization, exclude: uuid.UUID | None):
     query = select(Registry).where(Registry.org_id == org.id, Registry.state == "active")
     return query if exclude is None else query.where(Registry.id != exclude)
@@ -143,16 +155,21 @@ def save_draft(
         registry = Registry(id=registry_id, org_id=org.id, state="draft", created_by_id=user.id)
     elif registry.org_id != org.id or registry.state != "draft":
         raise ValueError("not a draft of this org")
-    old_host_port = None if created else credentials.host_port(registry.scheme, registry.host)
-    new_host_port = credentials.host_port(settings.scheme, settings.host)
+    old_endpoint = None if created else credentials.endpoint(registry.scheme, registry.host)
+    new_endpoint = credentials.endpoint(settings.scheme, settings.host)
     if settings.secret is None:
         if created or registry.secret_ciphertext is None:
             raise SecretRequired("Enter the password or token.")
-        if old_host_port != new_host_port:
+        if old_endpoint != new_endpoint:
             raise SecretRequired(
                 "The registry address changed — enter the password or token again."
             )
-        secret = credentials.read_secret(registry)
+        try:
+            secret = credentials.read_secret(registry)
+        except CredentialsUnreadable:
+            raise SecretRequired(
+                "The stored secret cannot be read any more — enter it again."
+            ) from None
     else:
         secret = settings.secret
     registry.kind = settings.kind
@@ -187,17 +204,20 @@ def save_draft(
     return registry
 
 
-def activate(registry: Registry) -> bool:
-    """Make a draft active after its check passed; False if a name or address got taken.
+def activate(registry: Registry, checked_version: int) -> bool:
+    """Make a draft active after its check passed, as checked; False if its settings changed
+    since (the version moved on) or a name or address got taken meanwhile.
 
     Runs inside the caller's transaction; a savepoint keeps a lost race from undoing the rest.
+    The version goes up, so an edit form opened on the draft cannot overwrite the active row.
     """
     try:
         with db.session.begin_nested():
             changed = db.session.execute(
                 update(Registry)
                 .where(Registry.id == registry.id, Registry.state == "draft")
-                .values(state="active")
+                .where(Registry.version == checked_version)
+                .values(state="active", version=Registry.version + 1)
                 .execution_options(synchronize_session=False)
             ).rowcount
     except IntegrityError:
@@ -274,9 +294,9 @@ def replace_credentials(org: Organization, registry: Registry, settings: Setting
     conflict = address_conflict(org, settings.host, settings.namespace, registry.id)
     if conflict is not None:
         raise conflict
-    old_host_port = credentials.host_port(registry.scheme, registry.host)
+    old_endpoint = credentials.endpoint(registry.scheme, registry.host)
     if settings.secret is None:
-        if old_host_port != credentials.host_port(settings.scheme, settings.host):
+        if old_endpoint != credentials.endpoint(settings.scheme, settings.host):
             raise SecretRequired(
                 "The registry address changed — enter the password or token again."
             )

@@ -14,6 +14,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
 from ..extensions import db
+from ..limits import outbound_checks
 from ..models import Organization, Registry
 from ..registries.forms import EmptyForm
 from ..registries.types import TYPES
@@ -102,6 +103,7 @@ def registry(registry_id: uuid.UUID):
 
 
 @bp.route("/registries/<uuid:registry_id>/check", methods=["POST"])
+@outbound_checks
 def check(registry_id: uuid.UUID):
     row = _registry_or_404(registry_id)
     checks.request_check(row.id, "support", current_user.id)

@@ -16,6 +16,7 @@ from werkzeug.wrappers import Response
 from .. import htmx
 from ..access import current_org
 from ..extensions import db
+from ..limits import outbound_checks
 from ..models import PrivateTool
 from ..registry_client.statuses import Status, StatusText, describe
 from ..services import tools
@@ -121,6 +122,7 @@ def rename(tool_id: int) -> Response:
 
 
 @bp.route("/<int:tool_id>/check", methods=["POST"])
+@outbound_checks
 def check(tool_id: int) -> Response:
     tool = _tool_or_404(tool_id)
     route = tools.check_pull(current_org(), tool)
