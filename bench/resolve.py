@@ -45,6 +45,7 @@ from flask import Flask, jsonify, request
 from webapp import create_app
 from webapp.extensions import csrf, db
 from webapp.models import Registry
+from webapp.requests_setup import reads_first
 from webapp.services import accounts, credentials, runner_tokens
 from webapp.services.vault import new_key_line
 
@@ -68,6 +69,7 @@ def server_app() -> Flask:
     app = create_app(app_config())
 
     @csrf.exempt
+    @reads_first  # like the API: a POST that reads takes no SQLite write lock
     def token_only():
         scheme, _, value = request.headers.get("Authorization", "").partition(" ")
         token = runner_tokens.authenticate(value.strip()) if scheme.lower() == "bearer" else None

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import secrets
+from collections.abc import Callable
+from typing import Any
 
 from flask import Flask, abort, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -10,6 +13,20 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from .database import begin_writing, end_writing
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def reads_first(view: Callable) -> Callable:
+    """For a POST that mostly reads (the runner API): no write lock for the whole request; the
+    few writes it makes take their own short write transactions."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        token = g.pop("write_token", None)
+        if token is not None:
+            end_writing(token)
+        return view(*args, **kwargs)
+
+    return wrapper
 
 
 def init_app(app: Flask) -> None:

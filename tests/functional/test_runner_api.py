@@ -15,7 +15,7 @@ from tests.conftest import Client, make_config
 from webapp import create_app
 from webapp.extensions import db
 from webapp.models import AuditEvent, Registry, RunnerToken
-from webapp.services import accounts, credentials, pull_credentials, runner_tokens
+from webapp.services import audit, accounts, credentials, pull_credentials, runner_tokens
 from webapp.services.vault import new_key_line
 
 API = "/api/v1/pull-credentials"
@@ -229,6 +229,10 @@ def test_hand_offs_are_audited_once_per_token_registry_and_hour(app, client, acm
     monkeypatch.setattr(pull_credentials, "utcnow", lambda: later)
     ask(client, token)
     with app.app_context():
+        # Repeats are added up in memory and flushed every few seconds, by the sweep too.
+        first_row = db.session.query(AuditEvent).filter_by(target_id=first).order_by(AuditEvent.id).first()
+        assert first_row.count == 1
+        assert audit.flush_counts() == 1
         rows = db.session.query(AuditEvent).filter_by(
             action="registry.credentials_handed_out").order_by(AuditEvent.id).all()
         summary = [(row.actor_label, row.target_id, row.count, row.actor_kind) for row in rows]

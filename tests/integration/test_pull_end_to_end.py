@@ -64,7 +64,8 @@ def connect(app, registry, username: str, password: str, name: str,
         registry_id = draft.id
         check = checks.check_registry(registry_id, "connect")
         assert check is not None
-        registries.activate(db.session.get(Registry, registry_id))
+        row = db.session.get(Registry, registry_id)
+        registries.activate(row, row.version)
         db.session.commit()
         return registry_id
 

@@ -19,6 +19,7 @@ from flask_limiter import RateLimitExceeded
 from werkzeug.exceptions import HTTPException
 
 from ..extensions import client_address, csrf, db, limiter
+from ..requests_setup import reads_first
 from ..services import runner_tokens
 from ..services.pull_credentials import HandOffRefused, hand_off
 from . import bp
@@ -66,6 +67,7 @@ def _error(code: str, message: str, status: int | None = None) -> Response:
 @bp.route("/pull-credentials", methods=["POST"])
 @csrf.exempt
 @limiter.limit(_rate_limit, key_func=_rate_key, scope="runner-api")
+@reads_first
 def pull_credentials() -> Response:
     token = runner_tokens.authenticate(_bearer() or "")
     if token is None:

@@ -76,7 +76,9 @@ NEVER_ALLOWED: tuple[IPNetwork, ...] = tuple(
 )
 
 # Refused unless allowed explicitly, on top of everything `is_global` already excludes: CPython
-# 3.11 calls NAT64, 6to4, 192.0.0.8 and 6to4 relays "global" although they reach other networks.
+# 3.11 calls NAT64, 6to4, 192.0.0.8 and 6to4 relays "global" although they reach other networks,
+# and also the deprecated IPv4-compatible (::/96) and IPv4-translated (::ffff:0:0:0/96) forms, the
+# rest of the reserved ::/8, site-local fec0::/10 and the documentation prefix 3fff::/20.
 DENIED_UNLESS_ALLOWED: tuple[IPNetwork, ...] = tuple(
     ip_network(n)
     for n in (
@@ -85,16 +87,29 @@ DENIED_UNLESS_ALLOWED: tuple[IPNetwork, ...] = tuple(
         "198.18.0.0/15",
         "192.88.99.0/24",
         "240.0.0.0/4",
+        "::/8",
         "64:ff9b::/96",
         "64:ff9b:1::/48",
         "2002::/16",
         "2001::/32",
         "2001:20::/28",
+        "3fff::/20",
         "5f00::/16",
+        "fec0::/10",
     )
 )
 
+# The only IPv6 space IANA hands out for public unicast. Anything outside it that CPython still
+# calls global (reserved or unassigned blocks such as 4000::/3, fe00::/9) needs an allowed network.
+_GLOBAL_UNICAST_V6 = ip_network("2000::/3")
+
 _NAT64 = ip_network("64:ff9b::/96")
+# Deprecated forms that carry an IPv4 address in their low 32 bits and can reach it (through a
+# sit tunnel or an SIIT translator): IPv4-compatible (RFC 4291 2.5.5.1) and IPv4-translated
+# (RFC 2765). `::` and `::1` are not IPv4-compatible addresses (RFC 4291 2.5.5.1 excludes them).
+_IPV4_COMPATIBLE = ip_network("::/96")
+_NOT_IPV4_COMPATIBLE = ip_network("::/127")
+_IPV4_TRANSLATED = ip_network("::ffff:0:0:0/96")
 
 # Well-known service ports that are never a registry (Docker API, etcd, databases, caches).
 BLOCKED_PORTS = frozenset({2375, 2376, 2379, 3306, 5432, 6379, 9200, 11211, 27017})
@@ -120,8 +135,18 @@ def parse_networks(value: str | Iterable[str] | None) -> tuple[IPNetwork, ...]:
         raise ValueError(f"OUTBOUND_ALLOWED_NETWORKS holds an invalid network: {exc}") from None
 
 
+def _translated_ipv4(ip: IPAddress) -> IPv4Address | None:
+    """The IPv4 address an IPv4-compatible or IPv4-translated IPv6 address stands for."""
+    if isinstance(ip, IPv6Address) and (
+        (ip in _IPV4_COMPATIBLE and ip not in _NOT_IPV4_COMPATIBLE) or ip in _IPV4_TRANSLATED
+    ):
+        return IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
 def _embedded_ipv4(ip: IPAddress) -> list[IPv4Address]:
-    """IPv4 addresses inside an IPv6 one (6to4, Teredo, NAT64): they must not reach metadata."""
+    """IPv4 addresses inside an IPv6 one (6to4, Teredo, NAT64, IPv4-compatible, IPv4-translated):
+    they must not reach metadata."""
     if isinstance(ip, IPv4Address):
         return []
     found: list[IPv4Address] = []
@@ -131,6 +156,9 @@ def _embedded_ipv4(ip: IPAddress) -> list[IPv4Address]:
         found.extend(ip.teredo)
     if ip in _NAT64:
         found.append(IPv4Address(int(ip) & 0xFFFFFFFF))
+    translated = _translated_ipv4(ip)
+    if translated is not None:
+        found.append(translated)
     return found
 
 
@@ -153,9 +181,16 @@ class OutboundPolicy:
             candidate in net for candidate in (ip, *_embedded_ipv4(ip)) for net in NEVER_ALLOWED
         ):
             return False
+        # An IPv4-compatible or -translated address is at least as restricted as its IPv4
+        # address, and being in the reserved ::/8 it also needs an allowed network of its own.
+        translated = _translated_ipv4(ip)
+        if translated is not None and not self.address_allowed(translated):
+            return False
         if any(ip in net for net in self.allowed_networks):
             return True
         # Multicast is already in NEVER_ALLOWED; is_global alone would let NAT64, 6to4 etc. through.
+        if isinstance(ip, IPv6Address) and ip not in _GLOBAL_UNICAST_V6:
+            return False
         return ip.is_global and not any(ip in net for net in DENIED_UNLESS_ALLOWED)
 
     def check_port(self, port: int) -> None:

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 import certifi
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from .errors import CertificateError
@@ -42,38 +42,84 @@ def validate_ca_pem(text: str) -> str:
         raise CertificateError(
             "The certificate could not be read: the PEM text is damaged or incomplete."
         ) from None
+    except x509.InvalidVersion:
+        raise CertificateError(
+            "The certificate could not be read: its X.509 version is not valid."
+        ) from None
+    except Warning:  # only when warnings are errors: see _UNREADABLE
+        raise CertificateError(
+            "The certificate could not be read: it breaks the X.509 rules (RFC 5280)."
+        ) from None
     moment = datetime.now(UTC)
     for position, certificate in enumerate(certificates, start=1):
         label = f"Certificate {position}" if len(certificates) > 1 else "The certificate"
-        if not (_is_ca(certificate) or _is_self_signed(certificate)):
-            raise CertificateError(
-                f"{label} is not a CA certificate. Paste the CA that signed the registry's "
-                "certificate, not the registry's own certificate."
-            )
-        if certificate.not_valid_after_utc < moment:
-            raise CertificateError(
-                f"{label} expired on {certificate.not_valid_after_utc:%Y-%m-%d}."
-            )
-        if certificate.not_valid_before_utc > moment:
-            raise CertificateError(
-                f"{label} is not valid until {certificate.not_valid_before_utc:%Y-%m-%d}."
-            )
+        try:
+            _check_certificate(certificate, label, moment)
+        except _UNREADABLE:
+            # Anything cryptography parses lazily and we did not name below; never a 500.
+            raise CertificateError(f"{label} could not be read: it is malformed.") from None
     return "".join(c.public_bytes(Encoding.PEM).decode("ascii") for c in certificates)
 
 
-def _is_ca(certificate: x509.Certificate) -> bool:
+# What cryptography raises for a certificate that loaded but has a part it cannot read: extensions
+# and names are only parsed when first used (ValueError for malformed DER, DuplicateExtension,
+# UnsupportedGeneralNameType for x400Address/ediPartyName) and an unknown key type or curve gives
+# UnsupportedAlgorithm. None of them is a CertificateError, so each must be translated. Rule
+# breaches cryptography tolerates (a serial number that is not positive, a country name that is
+# not two letters) are only warnings, which arrive here as exceptions when the process turns
+# warnings into errors (python -W error, pytest's filterwarnings); they are refused then too.
+_UNREADABLE = (
+    ValueError,
+    TypeError,
+    UnsupportedAlgorithm,
+    x509.DuplicateExtension,
+    x509.UnsupportedGeneralNameType,
+    Warning,
+)
+
+
+def _check_certificate(certificate: x509.Certificate, label: str, moment: datetime) -> None:
+    if not (_is_ca(certificate, label) or _is_self_signed(certificate, label)):
+        raise CertificateError(
+            f"{label} is not a CA certificate. Paste the CA that signed the registry's "
+            "certificate, not the registry's own certificate."
+        )
+    if certificate.not_valid_after_utc < moment:
+        raise CertificateError(f"{label} expired on {certificate.not_valid_after_utc:%Y-%m-%d}.")
+    if certificate.not_valid_before_utc > moment:
+        raise CertificateError(
+            f"{label} is not valid until {certificate.not_valid_before_utc:%Y-%m-%d}."
+        )
+
+
+def _is_ca(certificate: x509.Certificate, label: str) -> bool:
     try:
-        constraints = certificate.extensions.get_extension_for_class(x509.BasicConstraints).value
+        extensions = certificate.extensions
+    except (ValueError, x509.DuplicateExtension, x509.UnsupportedGeneralNameType):
+        raise CertificateError(
+            f"{label} could not be read: one of its extensions is malformed."
+        ) from None
+    try:
+        constraints = extensions.get_extension_for_class(x509.BasicConstraints).value
     except x509.ExtensionNotFound:
         return False
     return constraints.ca
 
 
-def _is_self_signed(certificate: x509.Certificate) -> bool:
-    if certificate.issuer != certificate.subject:
-        return False
+def _is_self_signed(certificate: x509.Certificate, label: str) -> bool:
+    try:
+        if certificate.issuer != certificate.subject:
+            return False
+    except (ValueError, Warning):
+        raise CertificateError(
+            f"{label} could not be read: its subject or issuer name is malformed."
+        ) from None
     try:
         certificate.verify_directly_issued_by(certificate)
+    except UnsupportedAlgorithm:
+        raise CertificateError(
+            f"{label} has a public key type that is not supported (unknown algorithm or curve)."
+        ) from None
     except (InvalidSignature, ValueError, TypeError):
         return False
     return True

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import g, has_request_context, request
+from flask import current_app, g, has_request_context, request
 from flask_login import current_user
 from sqlalchemy import delete, select, update
 
+from ..database import immediate
 from ..extensions import db
 from ..models import AuditEvent, Organization
 
@@ -75,18 +78,82 @@ def record(
     return event
 
 
+class _Counts:
+    """Repeats of counted events (runner hand-offs) waiting to be added to their rows.
+
+    The first event of a bucket in a process is written at once, so a bucket's row exists as
+    soon as anything happened; repeats are added up here and flushed at most every
+    COUNT_FLUSH_SECONDS (by the next counted event after that, by the sweep, and at exit), so
+    the hot path of the runner API does not write on every call. A crash can lose at most that
+    many seconds of repeat counts, never the fact that a hand-off happened.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.pending: dict[str, int] = {}
+        self.written: set[str] = set()
+        self.flushed_at = time.monotonic()
+
+
+def _app_counts() -> _Counts:
+    # Per app, not per module: each app (and database) has its own rows to count into.
+    return current_app.extensions.setdefault("audit_counts", _Counts())
+
+
+COUNT_FLUSH_SECONDS = 5.0
+_KNOWN_BUCKETS_MAX = 50_000
+
+
 def record_counted(bucket: str, action: str, **kwargs: Any) -> None:
-    """One row per bucket (e.g. token, registry and hour) whose count goes up on repeats."""
-    counted = db.session.execute(
-        update(AuditEvent)
-        .where(AuditEvent.bucket == bucket)
-        .values(count=AuditEvent.count + 1)
-        .execution_options(synchronize_session=False)
-    )
-    if counted.rowcount:
-        return
-    event = record(action, **kwargs)
-    event.bucket = bucket
+    """One row per bucket (e.g. token, registry and hour) whose count goes up on repeats.
+
+    Commits what the session holds: it writes in its own short write transaction.
+    """
+    _counts = _app_counts()
+    with _counts.lock:
+        repeat = bucket in _counts.written
+        if repeat:
+            _counts.pending[bucket] = _counts.pending.get(bucket, 0) + 1
+        due = time.monotonic() - _counts.flushed_at >= COUNT_FLUSH_SECONDS
+    if not repeat:
+        db.session.commit()
+        with immediate():
+            counted = db.session.execute(
+                update(AuditEvent)
+                .where(AuditEvent.bucket == bucket)
+                .values(count=AuditEvent.count + 1)
+                .execution_options(synchronize_session=False)
+            )
+            if not counted.rowcount:
+                record(action, **kwargs).bucket = bucket
+            db.session.commit()
+        with _counts.lock:
+            if len(_counts.written) > _KNOWN_BUCKETS_MAX:
+                _counts.written.clear()
+            _counts.written.add(bucket)
+    if due:
+        flush_counts()
+
+
+def flush_counts() -> int:
+    """Add the pending repeat counts to their rows; returns how many buckets it touched."""
+    _counts = _app_counts()
+    with _counts.lock:
+        pending, _counts.pending = _counts.pending, {}
+        _counts.flushed_at = time.monotonic()
+    if not pending:
+        return 0
+    db.session.commit()
+    with immediate():
+        for bucket, count in pending.items():
+            db.session.execute(
+                update(AuditEvent)
+                .where(AuditEvent.bucket == bucket)
+                .values(count=AuditEvent.count + count)
+                .execution_options(synchronize_session=False)
+            )
+        db.session.commit()
+    return len(pending)
 
 
 def events_for_org(

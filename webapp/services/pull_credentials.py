@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import update
 
+from ..database import immediate
 from ..extensions import db
 from ..models import Registry, RunnerToken, utcnow
 from ..registry_client.check import probe_manifest, run_check
@@ -161,9 +162,12 @@ def _note_use(token: RunnerToken, now: datetime) -> None:
     last = token.last_used_at
     if last is not None and now - last < LAST_USED_RESOLUTION:
         return
-    db.session.execute(
-        update(RunnerToken)
-        .where(RunnerToken.id == token.id)
-        .values(last_used_at=now)
-        .execution_options(synchronize_session=False)
-    )
+    db.session.commit()
+    with immediate():
+        db.session.execute(
+            update(RunnerToken)
+            .where(RunnerToken.id == token.id)
+            .values(last_used_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.commit()

@@ -57,6 +57,7 @@ class SweepReport:
 def run_due(now: datetime | None = None) -> SweepReport:
     """Run one sweep and return at once; `report.wait()` waits for the checks it started."""
     now = now or utcnow()
+    audit.flush_counts()
     report = SweepReport(expired=mark_expired(now), drafts_deleted=delete_abandoned_drafts(now))
     lease = now + checks.lease_length()
     claimed = claim_due(now, lease)

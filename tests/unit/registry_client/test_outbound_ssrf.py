@@ -12,11 +12,13 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
-from ipaddress import ip_address, ip_network
+from ipaddress import IPv4Address, IPv6Address, ip_address, ip_network
 from typing import Any
 
 import pytest
 import pytest_socket
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
 from tests.support.token_server import Response, json_response
 from webapp.registry_client import outbound
@@ -59,6 +61,26 @@ FORBIDDEN_ANSWERS = [
     "fe80::1",
     "fc00::1",
     "192.88.99.1",
+    # Deprecated IPv6 forms CPython 3.11 calls "global". IPv4-compatible (::/96), some embedding
+    # the metadata address, loopback or a private address; IPv4-translated (::ffff:0:0:0/96).
+    "::a9fe:a9fe",
+    "::7f00:1",
+    "::a00:1",
+    "::6464:64c8",
+    "::ffff:0:a9fe:a9fe",
+    "::ffff:0:7f00:1",
+    "::ffff:0:a00:1",
+    # Reserved ::/8 even when the IPv4 inside is public (nothing legitimate lives there).
+    "::5db8:d822",
+    "::ffff:0:5db8:d822",
+    "::1:0:0:1",
+    # Site-local (fec0::/10, deprecated), documentation (3fff::/20), outside global unicast.
+    "fec0::1",
+    "feff::1",
+    "3fff::1",
+    "3fff:fff:ffff::1",
+    "4000::1",
+    "fe00::1",
 ]
 
 # What admins might type. Each is refused by the parser, or parses and must then be blocked when
@@ -117,6 +139,19 @@ TYPED: dict[str, list[str] | None] = {
     "[fd00:ec2::254]": ["fd00:ec2::254"],
     "[fd20:ce::254]": ["fd20:ce::254"],
     "100.100.100.200": ["100.100.100.200"],
+    # The parser stays permissive for these bracketed literals (it checks syntax, not
+    # destinations); the guard refuses them at connect time, before any connection.
+    "[::a9fe:a9fe]": ["::a9fe:a9fe"],
+    "[::169.254.169.254]": ["::a9fe:a9fe"],
+    "[::7f00:1]": ["::7f00:1"],
+    "[::127.0.0.1]": ["::7f00:1"],
+    "[::a00:1]": ["::a00:1"],
+    "[::ffff:0:a9fe:a9fe]": ["::ffff:0:a9fe:a9fe"],
+    "[::ffff:0:169.254.169.254]": ["::ffff:0:a9fe:a9fe"],
+    "[0:0:0:0:ffff:0:7f00:1]": ["::ffff:0:7f00:1"],
+    "[::5db8:d822]": ["::5db8:d822"],
+    "[fec0::1]": ["fec0::1"],
+    "[3fff::1]": ["3fff::1"],
 }
 
 
@@ -191,6 +226,75 @@ def test_allowed_networks_open_private_ranges_but_never_metadata():
     assert policy.address_allowed(ip_address("127.0.0.1"))
     for ip in [*METADATA, "169.254.1.1", "fe80::1", "0.0.0.0", "64:ff9b::a9fe:a9fe"]:
         assert not policy.address_allowed(ip_address(ip)), ip
+    # IPv4-compatible / -translated forms of the metadata and link-local addresses.
+    for ip in ["::a9fe:a9fe", "::a9fe:1", "::6464:64c8", "::ffff:0:a9fe:a9fe", "::ffff:0:a9fe:1"]:
+        assert not policy.address_allowed(ip_address(ip)), ip
+
+
+def test_reserved_site_local_and_documentation_ipv6_open_only_when_allowed():
+    listed = tuple(
+        ip_network(n) for n in ("::/96", "::ffff:0:0:0/96", "10.0.0.0/8", "fec0::/10", "3fff::/20")
+    )
+    policy = OutboundPolicy(allowed_networks=listed)
+    for ip in ["::a00:1", "::ffff:0:a00:1", "fec0::1", "3fff::1"]:
+        assert policy.address_allowed(ip_address(ip)), ip
+        assert not PUBLIC_ONLY.address_allowed(ip_address(ip)), ip
+    # An IPv4-compatible or -translated address is treated like the IPv4 inside it: listing ::/96
+    # does not open loopback, and listing 127.0.0.0/8 does not open ::/96.
+    for ip in ["::7f00:1", "::ffff:0:7f00:1", "::a9fe:a9fe", "::ffff:0:a9fe:a9fe"]:
+        assert not policy.address_allowed(ip_address(ip)), ip
+    only_ipv4 = OutboundPolicy(allowed_networks=(ip_network("10.0.0.0/8"),))
+    assert only_ipv4.address_allowed(ip_address("10.0.0.1"))
+    assert not only_ipv4.address_allowed(ip_address("::a00:1"))
+    assert not only_ipv4.address_allowed(ip_address("::ffff:0:a00:1"))
+
+
+def test_ipv6_loopback_and_mapped_addresses_keep_their_meaning():
+    # :: and ::1 are not IPv4-compatible addresses (RFC 4291 2.5.5.1): ::1 stays loopback, which
+    # an operator may list, and ::ffff:a.b.c.d stays the plain IPv4 address.
+    assert not PUBLIC_ONLY.address_allowed(ip_address("::1"))
+    assert OutboundPolicy(allowed_networks=(ip_network("::1/128"),)).address_allowed(
+        ip_address("::1")
+    )
+    assert not OutboundPolicy(allowed_networks=(ip_network("::/0"),)).address_allowed(
+        ip_address("::")
+    )
+    assert PUBLIC_ONLY.address_allowed(ip_address("::ffff:93.184.216.34"))
+
+
+_ALLOW_ALL = OutboundPolicy(
+    allowed_networks=tuple(ip_network(n) for n in ("0.0.0.0/0", "::/0", "169.254.0.0/16"))
+)
+_POLICIES = [
+    PUBLIC_ONLY,
+    _ALLOW_ALL,
+    OutboundPolicy(allowed_networks=(ip_network("::/0"),)),
+    OutboundPolicy(allowed_networks=(ip_network("0.0.0.0/0"),)),
+    OutboundPolicy(allowed_networks=tuple(ip_network(n) for n in ("10.0.0.0/8", "::/96"))),
+]
+
+
+_INTERESTING_V4 = ("169.254.0.0/16", "127.0.0.0/8", "10.0.0.0/8", "100.100.100.200/32", "0.0.0.0/8")
+
+
+@given(
+    v4=st.one_of(st.ip_addresses(v=4), *(st.ip_addresses(network=n) for n in _INTERESTING_V4)),
+    policy=st.sampled_from(_POLICIES),
+)
+def test_an_ipv6_form_is_never_more_reachable_than_the_ipv4_inside_it(v4, policy):
+    assume(int(v4) > 1)  # :: and ::1 are not IPv4-compatible addresses
+    assert isinstance(v4, IPv4Address)
+    forms = {
+        "compatible": IPv6Address(int(v4)),
+        "translated": IPv6Address(0xFFFF << 48 | int(v4)),
+        "mapped": IPv6Address(0xFFFF << 32 | int(v4)),
+    }
+    for form, ip in forms.items():
+        if policy.address_allowed(ip):
+            assert policy.address_allowed(v4), (form, str(ip))
+    if not PUBLIC_ONLY.address_allowed(v4) and not _ALLOW_ALL.address_allowed(v4):
+        for ip in forms.values():  # metadata, link-local, "this host", broadcast, multicast
+            assert not _ALLOW_ALL.address_allowed(ip), str(ip)
 
 
 @pytest.mark.parametrize(
@@ -281,6 +385,34 @@ def test_allowed_network_lets_a_private_registry_through_but_not_metadata(net):
     with pytest.raises(BlockedAddress):
         _get("https://metadata.corp.example/v2/", policy)
     assert net.connects == [("10.1.2.3", 443)]
+
+
+@pytest.mark.disable_socket
+def test_allowed_site_local_network_is_reached_but_embedded_metadata_never(net):
+    policy = ClientSettings.from_config(
+        {"OUTBOUND_ALLOWED_NETWORKS": "fec0::/10, ::/96, ::ffff:0:0:0/96, 169.254.0.0/16"}
+    ).policy
+    net.names["registry.corp.example"] = ["fec0::1"]
+    net.names["compat.corp.example"] = ["::a9fe:a9fe"]
+    net.names["translated.corp.example"] = ["::ffff:0:a9fe:a9fe"]
+    with pytest.raises(Unreachable):
+        _get("https://registry.corp.example/v2/", policy)
+    for name in ("compat.corp.example", "translated.corp.example"):
+        with pytest.raises(BlockedAddress):
+            _get(f"https://{name}/v2/", policy)
+    assert net.connects == [("fec0::1", 443, 0, 0)]
+
+
+@pytest.mark.disable_socket
+@pytest.mark.parametrize(
+    "literal", ["::a9fe:a9fe", "::ffff:0:a9fe:a9fe", "::7f00:1", "::a00:1", "fec0::1", "3fff::1"]
+)
+def test_deprecated_ipv6_literal_in_a_url_is_blocked_at_connect_time(literal, net):
+    net.names[literal] = [literal]  # what getaddrinfo answers for a numeric host
+    with pytest.raises(BlockedAddress):
+        _get(f"https://[{literal}]:5000/v2/")
+    assert net.lookups == [literal]
+    assert net.connects == []
 
 
 @pytest.mark.disable_socket
