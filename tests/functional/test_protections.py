@@ -197,3 +197,23 @@ def test_a_nul_in_any_field_is_a_clear_400(client, org_admin):
     response = client.post_form("/orgs/acme/settings/infrastructure/container-registry/new",
                                 {"address": "reg\x00istry.example.com"})
     assert response.status_code == 400
+
+
+def test_an_unexpected_error_is_a_500_page_with_a_reference_and_no_traceback(database_url, caplog):
+    from tests.conftest import Client, make_config
+    from webapp import create_app
+
+    app = create_app(make_config(database_url))
+    app.test_client_class = Client
+
+    @app.route("/boom")
+    def boom():
+        raise RuntimeError("internal detail that must not be shown")
+
+    response = app.test_client().get("/boom")
+    body = response.get_data(as_text=True)
+    assert response.status_code == 500 and "Something went wrong" in body
+    assert "Traceback" not in body and "internal detail" not in body
+    assert re.search(r"reference: <code>[0-9a-f]{16}</code>", body)
+    fragment = app.test_client().get("/boom", headers={"HX-Request": "true"})
+    assert fragment.status_code == 500 and "<html" not in fragment.get_data(as_text=True)

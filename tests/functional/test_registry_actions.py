@@ -277,3 +277,26 @@ def test_check_requests_are_throttled_per_user(tmp_path, htpasswd_registry):
     limiter.reset()
     with app.app_context():
         db.engine.dispose()
+
+
+def test_remove_with_dependent_tools_lists_them_and_needs_the_name(env, htpasswd_registry):
+    from webapp.services import tools
+
+    app, registry_id = env
+    with app.app_context():
+        tools.add(accounts.find_org("acme"), "Builder", f"{htpasswd_registry.host_port}/team/builder:1")
+        db.session.commit()
+    admin = client_for(app, "admin@acme.test")
+    confirm = admin.get(f"{BASE}/{registry_id}/remove").get_data(as_text=True)
+    assert "These private tools will stop pulling" in confirm and "Builder" in confirm
+    wrong = admin.post(f"{BASE}/{registry_id}/remove", data={
+        "csrf_token": admin.csrf_token(f"{BASE}/"), "version": version_of(app, registry_id),
+        "confirm_name": "build"})
+    assert wrong.status_code == 422 and "name exactly to confirm" in wrong.get_data(as_text=True)
+    assert load(app, registry_id).state == "active"
+    right = admin.post(f"{BASE}/{registry_id}/remove", data={
+        "csrf_token": admin.csrf_token(f"{BASE}/"), "version": version_of(app, registry_id),
+        "confirm_name": "Build cache"})
+    assert right.status_code == 302 and load(app, registry_id).state == "removed"
+    page = admin.get("/orgs/acme/settings/private-tools/").get_data(as_text=True)
+    assert "Builder" in page and "no registry" in page.lower()

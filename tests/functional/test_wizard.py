@@ -287,3 +287,19 @@ def test_downgraded_org_audit_log_hides_registries(wizard_app, admin, htpasswd_r
     wizard_app.test_cli_runner().invoke(args=["org", "set-plan", "acme", "team"])
     page = admin.get("/orgs/acme/settings/audit-log/").get_data(as_text=True)
     assert "Build cache" not in page and htpasswd_registry.host_port not in page
+
+
+def test_back_keeps_what_was_typed_but_never_the_secret(admin):
+    response = admin.post(f"{BASE}/new/docker_registry", data={
+        "csrf_token": admin.csrf_token(f"{BASE}/new/docker_registry"), "back": "1",
+        "name": "Kept name", "registry_url": "registry.example.com/team", "username": "robot",
+        "password": "typed-secret"})
+    assert response.status_code == 302 and "typed-secret" not in response.headers["Location"]
+    step1 = admin.get(response.headers["Location"])
+    assert "typed-secret" not in step1.get_data(as_text=True)
+    onward = admin.post(response.headers["Location"].split("?")[0], data={
+        "csrf_token": admin.csrf_token(f"{BASE}/new"), "kind": "docker_registry",
+        "kept": re.search(r'name="kept" value="([^"]+)"', step1.get_data(as_text=True)).group(1)})
+    page = admin.get(onward.headers["Location"]).get_data(as_text=True)
+    assert 'value="Kept name"' in page and 'value="registry.example.com/team"' in page
+    assert 'value="robot"' in page and "typed-secret" not in page

@@ -170,3 +170,28 @@ def test_check_pull_outcomes_agree_with_skopeo(pull_app, admin, htpasswd_registr
     failing = add_tool(admin, "Failing", f"{htpasswd_registry.host_port}/{repo}:v1")
     row = check_pull(admin, failing)
     assert "Stale</a>" in row and badge(row)[-1] == "Sign-in failed"
+
+
+def test_the_sweep_checks_pulls_of_tools_on_connected_registries(pull_app, admin,
+                                                               htpasswd_registry, skopeo):
+    """The periodic sweep finds the case a login check misses: credentials that sign in but
+    cannot read one image."""
+    from concurrent.futures import wait
+
+    from webapp.services import sweep
+
+    repo = f"sweep/{secrets.token_hex(3)}"
+    assert skopeo.copy_test_image(htpasswd_registry, repo, "v1").ok
+    connect(pull_app, htpasswd_registry, "alice", "s3cret-alice", "Sweep registry", namespace="sweep")
+    present = add_tool(admin, "Present", f"{htpasswd_registry.host_port}/{repo}:v1")
+    absent = add_tool(admin, "Absent", f"{htpasswd_registry.host_port}/sweep/missing:v1")
+    with pull_app.app_context():
+        report = sweep.run_due()
+        done, _ = wait(report.pull_checks, timeout=30)
+        assert len(done) == 2
+        outcomes = {t.name: t.pull_status for t in db.session.query(PrivateTool)}
+        again = sweep.run_due()  # checked just now: not due again
+        assert again.pull_checks == []
+    assert outcomes["Present"] == "pulls"
+    assert outcomes["Absent"] in {"not_found", "no_access"}
+    assert present != absent

@@ -23,6 +23,7 @@ from ..extensions import db
 from ..models import ConnectivityCheck, Registry, utcnow
 from ..registry_client.statuses import Status
 from . import audit, checks
+from .pull_sweep import run_pull_checks
 
 DRAFT_LIFETIME = timedelta(days=1)
 # Claims per sweep: keeps one transaction bounded; the rest is claimed by the next sweep.
@@ -38,6 +39,7 @@ class SweepReport:
     drafts_deleted: int = 0
     claimed: int = 0
     running: list[Future[str | None]] = field(default_factory=list)
+    pull_checks: list[Future[str | None]] = field(default_factory=list)
 
     def wait(self, timeout: float | None = None) -> Counter[str]:
         """Wait for the checks running here; count their outcomes ("skipped": another worker
@@ -67,6 +69,7 @@ def run_due(now: datetime | None = None) -> SweepReport:
         future = executor.submit(registry_id, "scheduled", None, lease=lease)
         if future is not None:
             report.running.append(future)
+    report.pull_checks = run_pull_checks(now)
     return report
 
 

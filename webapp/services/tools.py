@@ -147,7 +147,7 @@ def tools_using(org: Organization, registry: Registry) -> list[PrivateTool]:
     ]
 
 
-def check_pull(org: Organization, tool: PrivateTool) -> ToolRoute:
+def check_pull(org: Organization, tool: PrivateTool, scheduled: bool = False) -> ToolRoute:
     """Ask the tool's registry whether its credentials can pull the image, and store the answer.
 
     `HEAD`s the manifest with a pull-scoped token through the SSRF-safe client. The outcome is
@@ -164,12 +164,16 @@ def check_pull(org: Organization, tool: PrivateTool) -> ToolRoute:
         outcome, reason = NO_REGISTRY, resolved.reason
     else:
         outcome, reason = pull_credentials.probe_pull(registry, reference)
+    previous = tool.pull_status
     db.session.execute(
         update(PrivateTool)
         .where(PrivateTool.id == tool.id)
         .values(pull_status=outcome, pull_reason=reason[:500], pull_checked_at=utcnow())
         .execution_options(synchronize_session=False)
     )
+    if scheduled and previous == outcome:
+        db.session.refresh(tool)
+        return route(org, tool)  # the sweep audits changes only, like registry checks
     audit.record(
         "tool.pull_checked",
         org=org,
