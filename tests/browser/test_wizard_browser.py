@@ -128,11 +128,14 @@ def test_keyboard_only(page, server, htpasswd_registry):
     tab_to("Add Registry")
     keyboard.press("Enter")
     expect(page.get_by_role("heading", name="Add Registry")).to_be_visible()
+    expect(page.locator("#main")).to_be_focused()
     tab_to("Docker Registry")  # the first choice card's radio
     keyboard.press("Space")
     tab_to("Continue")
     keyboard.press("Enter")
     expect(page.get_by_label("Name", exact=True)).to_be_visible()
+    # After a boosted navigation the page moves focus to <main>; start tabbing from there.
+    expect(page.locator("#main")).to_be_focused()
     tab_to("Name")
     keyboard.type("Keyboard cache")
     keyboard.press("Tab")
