@@ -236,7 +236,7 @@ def test_trickling_server_cannot_stretch_the_deadline(misc_servers):
     elapsed = time.monotonic() - started
     assert result.status == "unreachable"
     assert "ran out of time" in result.reason
-    assert 1.5 <= elapsed < 3.0
+    assert 1.5 <= elapsed < 4.0  # the server would trickle for 90 s; slack for a loaded machine
 
 
 # --- Docker Hub -------------------------------------------------------------------------------

@@ -435,12 +435,13 @@ def test_plain_http_needs_the_insecure_setting(net):
 
 @pytest.mark.disable_socket
 def test_a_hanging_resolver_cannot_outlast_the_deadline(net):
-    started = time.monotonic()
     context = build_ssl_context([], None)
+    started = time.monotonic()
     with OutboundSession(PUBLIC_ONLY, context, 1.0) as s, pytest.raises(Unreachable) as caught:
         s.request("GET", "https://hang.example/v2/")
     assert caught.value.cause == "timed_out"
-    assert time.monotonic() - started < 2.0
+    # The resolver hangs far longer; slack for a loaded CI machine.
+    assert time.monotonic() - started < 3.0
     assert net.connects == []
 
 
