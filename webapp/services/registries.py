@@ -155,23 +155,7 @@ def save_draft(
         registry = Registry(id=registry_id, org_id=org.id, state="draft", created_by_id=user.id)
     elif registry.org_id != org.id or registry.state != "draft":
         raise ValueError("not a draft of this org")
-    old_endpoint = None if created else credentials.endpoint(registry.scheme, registry.host)
-    new_endpoint = credentials.endpoint(settings.scheme, settings.host)
-    if settings.secret is None:
-        if created or registry.secret_ciphertext is None:
-            raise SecretRequired("Enter the password or token.")
-        if old_endpoint != new_endpoint:
-            raise SecretRequired(
-                "The registry address changed — enter the password or token again."
-            )
-        try:
-            secret = credentials.read_secret(registry)
-        except CredentialsUnreadable:
-            raise SecretRequired(
-                "The stored secret cannot be read any more — enter it again."
-            ) from None
-    else:
-        secret = settings.secret
+    secret = _secret_to_seal(None if created else registry, settings)
     registry.kind = settings.kind
     registry.name = settings.name
     registry.name_key = settings.name.lower()
@@ -202,6 +186,25 @@ def save_draft(
         },
     )
     return registry
+
+
+def _secret_to_seal(registry: Registry | None, settings: Settings) -> str:
+    """The secret to seal for these settings: the one typed, or the stored one, kept only while
+    the registry's scheme, host and port are unchanged (a secret never follows an address)."""
+    if settings.secret is not None:
+        return settings.secret
+    if registry is None or registry.secret_ciphertext is None:
+        raise SecretRequired("Enter the password or token.")
+    if credentials.endpoint(registry.scheme, registry.host) != credentials.endpoint(
+        settings.scheme, settings.host
+    ):
+        raise SecretRequired("The registry address changed — enter the password or token again.")
+    try:
+        return credentials.read_secret(registry)
+    except CredentialsUnreadable:
+        raise SecretRequired(
+            "The stored secret cannot be read any more — enter it again."
+        ) from None
 
 
 def activate(registry: Registry, checked_version: int) -> bool:
@@ -294,20 +297,7 @@ def replace_credentials(org: Organization, registry: Registry, settings: Setting
     conflict = address_conflict(org, settings.host, settings.namespace, registry.id)
     if conflict is not None:
         raise conflict
-    old_endpoint = credentials.endpoint(registry.scheme, registry.host)
-    if settings.secret is None:
-        if old_endpoint != credentials.endpoint(settings.scheme, settings.host):
-            raise SecretRequired(
-                "The registry address changed — enter the password or token again."
-            )
-        try:
-            secret = credentials.read_secret(registry)
-        except CredentialsUnreadable:
-            raise SecretRequired(
-                "The stored secret cannot be read any more — enter it again."
-            ) from None
-    else:
-        secret = settings.secret
+    secret = _secret_to_seal(registry, settings)
     registry.scheme, registry.host, registry.namespace = (
         settings.scheme,
         settings.host,
