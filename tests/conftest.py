@@ -70,6 +70,21 @@ class Client(FlaskClient):
         return self.post(path, data=data, **kwargs)
 
 
+def build_app(database_url: str, **overrides: object) -> Flask:
+    """An app on an empty database: tables made, the https test client with CSRF on."""
+    app = create_app(make_config(database_url, **overrides))
+    app.test_client_class = Client
+    with app.app_context():
+        db.create_all()
+    return app
+
+
+def signed_in(app: Flask, email: str, password: str = PASSWORD) -> Client:
+    client = app.test_client()
+    client.post_form("/login", {"email": email, "password": password})
+    return client  # type: ignore[return-value]
+
+
 @pytest.fixture
 def database_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'app.db'}"
@@ -77,10 +92,7 @@ def database_url(tmp_path: Path) -> str:
 
 @pytest.fixture
 def app(database_url: str) -> Iterator[Flask]:
-    app = create_app(make_config(database_url))
-    app.test_client_class = Client
-    with app.app_context():
-        db.create_all()
+    app = build_app(database_url)
     yield app
     with app.app_context():
         db.engine.dispose()
@@ -190,10 +202,7 @@ def backend_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def backend_app(backend_url: str) -> Iterator[Flask]:
-    app = create_app(make_config(backend_url))
-    app.test_client_class = Client
-    with app.app_context():
-        db.create_all()
+    app = build_app(backend_url)
     yield app
     with app.app_context():
         db.session.remove()

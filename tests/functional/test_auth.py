@@ -106,16 +106,12 @@ def test_idle_timeout_is_on_the_cookie(client, make, auth):
 
 @pytest.fixture
 def throttled_app(database_url):
-    from tests.conftest import Client, make_config
-    from webapp import create_app
+    from tests.conftest import build_app
 
-    app = create_app(make_config(
+    app = build_app(
         database_url, RATELIMIT_ENABLED=True, LOGIN_FAILURES_PER_ACCOUNT="3 per minute",
         LOGIN_FAILURES_PER_ADDRESS="5 per minute",
-    ))
-    app.test_client_class = Client
-    with app.app_context():
-        db.create_all()
+    )
     yield app
     from webapp.extensions import limiter
     limiter.reset()

@@ -166,13 +166,9 @@ def test_sign_in_events_carry_actor_ip_and_request_id(app, client, make, auth):
 
 
 def test_proxy_fix_uses_the_client_address(database_url):
-    from tests.conftest import Client, make_config
-    from webapp import create_app
+    from tests.conftest import build_app
 
-    app = create_app(make_config(database_url, PROXY_FIX_HOPS=1))
-    app.test_client_class = Client
-    with app.app_context():
-        db.create_all()
+    app = build_app(database_url, PROXY_FIX_HOPS=1)
     client = app.test_client()
     client.post_form("/login", {"email": "x@y.test", "password": "nope"},
                      headers={"X-Forwarded-For": "203.0.113.9"})

@@ -6,8 +6,7 @@ import uuid
 
 import pytest
 
-from tests.conftest import Client, Factory, make_config
-from webapp import create_app
+from tests.conftest import Factory, build_app
 from webapp.extensions import db
 from webapp.models import AuditEvent, Registry, utcnow
 from webapp.registry_client.check import CheckResult
@@ -20,11 +19,8 @@ CANARY = "CANARY-" + uuid.uuid4().hex
 
 @pytest.fixture
 def env(tmp_path, htpasswd_registry):
-    app = create_app(make_config(f"sqlite:///{tmp_path / 'actions.db'}",
-                                 OUTBOUND_ALLOWED_NETWORKS="127.0.0.1/32", CHECK_TIMEOUT_SECONDS=5))
-    app.test_client_class = Client
-    with app.app_context():
-        db.create_all()
+    app = build_app(f"sqlite:///{tmp_path / 'actions.db'}",
+                    OUTBOUND_ALLOWED_NETWORKS="127.0.0.1/32", CHECK_TIMEOUT_SECONDS=5)
     make = Factory(app)
     make.org("acme")
     make.user("admin@acme.test", org="acme", role="admin")
@@ -248,12 +244,9 @@ def test_the_secret_never_appears_for_admins_or_members(env):
 
 
 def test_check_requests_are_throttled_per_user(tmp_path, htpasswd_registry):
-    app = create_app(make_config(f"sqlite:///{tmp_path / 'limits.db'}", RATELIMIT_ENABLED=True,
-                                 CHECK_REQUESTS_PER_USER="2 per minute",
-                                 OUTBOUND_ALLOWED_NETWORKS="127.0.0.1/32"))
-    app.test_client_class = Client
-    with app.app_context():
-        db.create_all()
+    app = build_app(f"sqlite:///{tmp_path / 'limits.db'}", RATELIMIT_ENABLED=True,
+                    CHECK_REQUESTS_PER_USER="2 per minute",
+                                 OUTBOUND_ALLOWED_NETWORKS="127.0.0.1/32")
     make = Factory(app)
     make.org("acme")
     make.user("admin@acme.test", org="acme")

@@ -11,11 +11,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.conftest import Client, make_config
+from tests.conftest import Client, build_app, make_config
 from webapp import create_app
 from webapp.extensions import db
 from webapp.models import AuditEvent, Registry, RunnerToken
-from webapp.services import audit, accounts, credentials, pull_credentials, runner_tokens
+from webapp.services import accounts, audit, credentials, pull_credentials, runner_tokens
 from webapp.services.vault import new_key_line
 
 API = "/api/v1/pull-credentials"
@@ -269,11 +269,9 @@ def test_the_secret_and_the_token_never_reach_the_logs(app, client, acme, token,
 
 
 def test_rate_limited_per_token(tmp_path, caplog):
-    app = create_app(make_config(f"sqlite:///{tmp_path / 'limits.db'}", RATELIMIT_ENABLED=True,
-                                 RUNNER_API_RATE_LIMIT="3 per minute"))
-    app.test_client_class = Client
+    app = build_app(f"sqlite:///{tmp_path / 'limits.db'}", RATELIMIT_ENABLED=True,
+                    RUNNER_API_RATE_LIMIT="3 per minute")
     with app.app_context():
-        db.create_all()
         accounts.create_org("acme", "Acme", "enterprise")
         db.session.commit()
     add_registry(app)

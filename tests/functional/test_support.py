@@ -5,8 +5,7 @@ import uuid
 
 import pytest
 
-from tests.conftest import Client, Factory, make_config
-from webapp import create_app
+from tests.conftest import Factory, build_app
 from webapp.extensions import db
 from webapp.models import AuditEvent, Registry
 from webapp.services import accounts, checks, credentials
@@ -16,11 +15,8 @@ CANARY = "CANARY-" + uuid.uuid4().hex
 
 @pytest.fixture
 def env(tmp_path, htpasswd_registry):
-    app = create_app(make_config(f"sqlite:///{tmp_path / 'support.db'}",
-                                 OUTBOUND_ALLOWED_NETWORKS="127.0.0.1/32", CHECK_TIMEOUT_SECONDS=5))
-    app.test_client_class = Client
-    with app.app_context():
-        db.create_all()
+    app = build_app(f"sqlite:///{tmp_path / 'support.db'}",
+                    OUTBOUND_ALLOWED_NETWORKS="127.0.0.1/32", CHECK_TIMEOUT_SECONDS=5)
     make = Factory(app)
     make.org("acme")
     make.user("admin@acme.test", org="acme")

@@ -8,8 +8,7 @@ import uuid
 
 import pytest
 
-from tests.conftest import Client, Factory, make_config
-from webapp import create_app
+from tests.conftest import Factory, build_app
 from webapp.extensions import db
 from webapp.models import AuditEvent, Registry
 
@@ -19,11 +18,8 @@ CANARY = "CANARY-" + uuid.uuid4().hex
 
 @pytest.fixture
 def wizard_app(tmp_path):
-    app = create_app(make_config(f"sqlite:///{tmp_path / 'wizard.db'}",
-                                 OUTBOUND_ALLOWED_NETWORKS="127.0.0.1/32", CHECK_TIMEOUT_SECONDS=5))
-    app.test_client_class = Client
-    with app.app_context():
-        db.create_all()
+    app = build_app(f"sqlite:///{tmp_path / 'wizard.db'}",
+                    OUTBOUND_ALLOWED_NETWORKS="127.0.0.1/32", CHECK_TIMEOUT_SECONDS=5)
     make = Factory(app)
     make.org("acme", plan="enterprise")
     make.user("admin@acme.test", org="acme", role="admin")
@@ -257,11 +253,8 @@ def test_resubmitting_a_removed_registrys_form_is_not_a_500(wizard_app, admin, h
 
 
 def test_https_to_http_needs_the_secret_again(tmp_path, htpasswd_registry):
-    app = create_app(make_config(f"sqlite:///{tmp_path / 'insecure.db'}", ALLOW_INSECURE_REGISTRIES=True,
-                                 OUTBOUND_ALLOWED_NETWORKS="127.0.0.1/32", CHECK_TIMEOUT_SECONDS=3))
-    app.test_client_class = Client
-    with app.app_context():
-        db.create_all()
+    app = build_app(f"sqlite:///{tmp_path / 'insecure.db'}", ALLOW_INSECURE_REGISTRIES=True,
+                    OUTBOUND_ALLOWED_NETWORKS="127.0.0.1/32", CHECK_TIMEOUT_SECONDS=3)
     make = Factory(app)
     make.org("acme")
     make.user("admin@acme.test", org="acme")

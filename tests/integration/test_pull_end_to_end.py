@@ -13,8 +13,7 @@ import uuid
 
 import pytest
 
-from tests.conftest import Client, Factory, make_config
-from webapp import create_app
+from tests.conftest import Client, Factory, build_app
 from webapp.extensions import db
 from webapp.models import PrivateTool, Registry
 from webapp.registry_client.address import parse_registry_url
@@ -27,12 +26,9 @@ HX = {"HX-Request": "true"}
 
 @pytest.fixture
 def pull_app(tmp_path):
-    app = create_app(make_config(f"sqlite:///{tmp_path / 'pull.db'}",
-                                 OUTBOUND_ALLOWED_NETWORKS="127.0.0.1/32",
-                                 CHECK_TIMEOUT_SECONDS=10))
-    app.test_client_class = Client
-    with app.app_context():
-        db.create_all()
+    app = build_app(f"sqlite:///{tmp_path / 'pull.db'}",
+                    OUTBOUND_ALLOWED_NETWORKS="127.0.0.1/32",
+                                 CHECK_TIMEOUT_SECONDS=10)
     make = Factory(app)
     make.org("acme", plan="enterprise")
     make.user("admin@acme.test", org="acme", role="admin")
