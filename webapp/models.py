@@ -250,7 +250,8 @@ class AuditEvent(db.Model):
     __table_args__ = (
         Index("ix_audit_org_created", "org_id", "created_at"),
         Index("ix_audit_target", "target_id"),
-        Index("ix_audit_bucket", "bucket"),
+        # One row per bucket (NULLs are distinct, so ordinary events are not affected).
+        Index("ix_audit_bucket", "bucket", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -69,7 +69,7 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_events'))
     )
     with op.batch_alter_table('audit_events', schema=None) as batch_op:
-        batch_op.create_index('ix_audit_bucket', ['bucket'], unique=False)
+        batch_op.create_index('ix_audit_bucket', ['bucket'], unique=True)
         batch_op.create_index('ix_audit_org_created', ['org_id', 'created_at'], unique=False)
         batch_op.create_index('ix_audit_target', ['target_id'], unique=False)
 

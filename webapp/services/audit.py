@@ -10,6 +10,7 @@ from typing import Any
 from flask import current_app, g, has_request_context, request
 from flask_login import current_user
 from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
 
 from ..database import immediate
 from ..extensions import db
@@ -118,14 +119,12 @@ def record_counted(bucket: str, action: str, **kwargs: Any) -> None:
     if not repeat:
         db.session.commit()
         with immediate():
-            counted = db.session.execute(
-                update(AuditEvent)
-                .where(AuditEvent.bucket == bucket)
-                .values(count=AuditEvent.count + 1)
-                .execution_options(synchronize_session=False)
-            )
-            if not counted.rowcount:
-                record(action, **kwargs).bucket = bucket
+            if not _count_into(bucket, 1):
+                try:
+                    with db.session.begin_nested():
+                        record(action, **kwargs).bucket = bucket
+                except IntegrityError:  # another process wrote the bucket's row first
+                    _count_into(bucket, 1)
             db.session.commit()
         with _counts.lock:
             if len(_counts.written) > _KNOWN_BUCKETS_MAX:
@@ -133,6 +132,16 @@ def record_counted(bucket: str, action: str, **kwargs: Any) -> None:
             _counts.written.add(bucket)
     if due:
         flush_counts()
+
+
+def _count_into(bucket: str, count: int) -> bool:
+    counted = db.session.execute(
+        update(AuditEvent)
+        .where(AuditEvent.bucket == bucket)
+        .values(count=AuditEvent.count + count)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(counted.rowcount)
 
 
 def flush_counts() -> int:
@@ -146,12 +155,7 @@ def flush_counts() -> int:
     db.session.commit()
     with immediate():
         for bucket, count in pending.items():
-            db.session.execute(
-                update(AuditEvent)
-                .where(AuditEvent.bucket == bucket)
-                .values(count=AuditEvent.count + count)
-                .execution_options(synchronize_session=False)
-            )
+            _count_into(bucket, count)
         db.session.commit()
     return len(pending)
 

@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import base64
 import logging
+import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+from flask import current_app
 from sqlalchemy import update
 
 from ..database import immediate
@@ -90,7 +92,7 @@ def hand_off(token: RunnerToken, organization: str, image: str) -> HandOff:
         reference = parse_reference(image)
     except InvalidReference as error:
         raise HandOffRefused("malformed_reference", str(error)) from None
-    org = accounts.find_org(organization)
+    org = _org_facts(organization)
     if org is None:
         raise HandOffRefused(
             "no_matching_registry", f"no connected registry serves {reference.canonical}"
@@ -120,13 +122,40 @@ def hand_off(token: RunnerToken, organization: str, image: str) -> HandOff:
     audit.record_counted(
         f"pull:{token.id}:{registry.id}:{now:%Y-%m-%dT%H}",
         ACTION,
-        org=org,
+        org=org.id,
         target=("registry", str(registry.id), registry.name),
         details={"first_image": reference.canonical},
         actor=audit.Actor("runner", str(token.id), f"runner token {token.name}"),
     )
     log.info("handed pull credentials of registry %s to runner token %s", registry.id, token.id)
     return HandOff(registry=registry, auths=auths)
+
+
+@dataclass(frozen=True)
+class _OrgFacts:
+    id: int
+    is_enterprise: bool
+    fetched: float
+
+
+#: How long the runner API trusts what it read of an org (its id and plan): a plan change takes
+#: effect within this, and the hot path saves a query per hand-off.
+ORG_FACTS_SECONDS = 2.0
+
+
+def _org_facts(slug: str) -> _OrgFacts | None:
+    cache: dict[str, _OrgFacts] = current_app.extensions.setdefault("runner_org_facts", {})
+    facts = cache.get(slug)
+    if facts is not None and time.monotonic() - facts.fetched < ORG_FACTS_SECONDS:
+        return facts
+    org = accounts.find_org(slug)
+    if org is None:
+        cache.pop(slug, None)
+        return None
+    if len(cache) > 10_000:
+        cache.clear()
+    cache[slug] = facts = _OrgFacts(org.id, org.is_enterprise, time.monotonic())
+    return facts
 
 
 def probe_pull(registry: Registry, reference: ImageReference) -> tuple[str, str]:
