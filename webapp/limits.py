@@ -13,7 +13,8 @@ from .extensions import limiter
 
 
 def _user_key() -> str:
-    return f"user:{current_user.get_id()}"
+    # The user's id, not get_id(): that carries the session epoch, which a sign-out resets.
+    return f"user:{current_user.id}"
 
 
 def _org_key() -> str:

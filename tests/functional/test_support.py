@@ -48,7 +48,9 @@ def org_actions(app):
 
 def test_support_reads_across_orgs_and_every_look_is_audited(env):
     app, client, registry_id, ciphertext = env
-    assert "Acme" in client.get("/support/").get_data(as_text=True)
+    Factory(app).org("other", name="Other Co", plan="team")
+    index = client.get("/support/").get_data(as_text=True)
+    assert "Acme" in index and "Other Co" in index
     org_page = client.get("/support/orgs/acme").get_data(as_text=True)
     assert "Build cache" in org_page and "Connected" in org_page
     page = client.get(f"/support/registries/{registry_id}").get_data(as_text=True)

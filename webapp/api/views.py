@@ -80,7 +80,6 @@ def pull_credentials() -> Response:
     try:
         handed = hand_off(token, organization, image)
     except HandOffRefused as refused:
-        db.session.commit()  # the token's use is recorded all the same
         log.info("runner token %s refused: %s", token.id, refused.code)
         return _error(refused.code, refused.message)
     registry = handed.registry
@@ -95,7 +94,6 @@ def pull_credentials() -> Response:
         },
         "auths": handed.auths,
     }
-    db.session.commit()
     return jsonify(answer)
 
 

@@ -1,6 +1,7 @@
 """The action menu of a registry row (rename, replace credentials, check now, remove), its
-detail page and the failing-registry alert. Every change is a POST with CSRF and the version
-the form was opened at; a stale one answers 409 instead of overwriting someone else's change.
+detail page and the failing-registry alert. Every change is a POST with CSRF; rename, replace
+credentials and remove also carry the version the form was opened at, and a stale one answers
+409 instead of overwriting someone else's change (Check now changes no setting: it needs none).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from ..limits import outbound_checks
 from ..services import audit, checks, registries
 from ..services.tools import tools_using
 from . import bp, types
-from .forms import RegistryRemoveForm, RegistryRenameForm, VersionedForm
+from .forms import EmptyForm, RegistryRemoveForm, RegistryRenameForm
 from .views import _page, _prefill, _redirect, _settings_from
 
 
@@ -59,7 +60,7 @@ def detail(registry_id: uuid.UUID):
         history=checks.history(registry, limit=20),
         events=audit.events_for_target(str(registry.id), limit=30),
         dependents=_dependents(registry),
-        check_form=VersionedForm(version=registry.version),
+        check_form=EmptyForm(),
         nav_active="container_registry",
     )
 

@@ -193,8 +193,3 @@ class RegistryRemoveForm(FlaskForm):
     version = HiddenField()
     confirm_name = StringField("Type the registry's name to confirm", filters=[_strip])
 
-
-class VersionedForm(FlaskForm):
-    """One-button actions on a registry that must not act on a stale page (Check now)."""
-
-    version = HiddenField()

@@ -31,6 +31,12 @@ class Status(StrEnum):
     ERROR = "error"
 
 
+#: The registry works: the platform can pull through it.
+HEALTHY = frozenset({Status.CONNECTED, Status.CONNECTED_ANONYMOUS})
+#: The registry does not work until someone acts (a 429 and a running check are neither).
+FAILING = frozenset(set(Status) - HEALTHY - {Status.CHECKING, Status.RATE_LIMITED})
+
+
 @dataclass(frozen=True)
 class StatusText:
     label: str

@@ -26,6 +26,7 @@ from sqlalchemy import ColumnElement, delete, or_, select, update
 from ..database import immediate
 from ..extensions import db
 from ..models import CHECK_TRIGGERS, ConnectivityCheck, Registry, User, utcnow
+from ..registry_client import statuses
 from ..registry_client.address import parse_registry_url
 from ..registry_client.check import CheckResult, CheckTarget, run_check
 from ..registry_client.settings import ClientSettings
@@ -40,20 +41,8 @@ log = logging.getLogger(__name__)
 
 HISTORY_LIMIT = 50
 MAX_BACKOFF = timedelta(hours=1)
-FAILING = frozenset(
-    {
-        Status.AUTH_FAILED,
-        Status.MISSING_SCOPE,
-        Status.EXPIRED,
-        Status.UNREACHABLE,
-        Status.TLS_ERROR,
-        Status.NOT_A_REGISTRY,
-        Status.BLOCKED,
-        Status.UNREADABLE,
-        Status.ERROR,
-    }
-)
-HEALTHY = frozenset({Status.CONNECTED, Status.CONNECTED_ANONYMOUS})
+# What counts as working and as failing is defined once, beside the statuses.
+FAILING, HEALTHY = statuses.FAILING, statuses.HEALTHY
 # Checks a person asked for are audited whatever they find; scheduled ones only on a change.
 PERSON_TRIGGERS = frozenset({"connect", "manual", "support"})
 

@@ -1,6 +1,8 @@
 """Sealing and opening a registry's secret, and rotating every secret to the newest key.
 
-Only the check service and the pull-credential service call `read_secret`, right before use.
+Who decrypts, and only right before use: the check service and the pull-credential service
+(to use a secret), the registry service when an edit keeps the stored secret (to seal it again
+for the registry's new settings; it never leaves the service), and key rotation.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Using a registry's pull credentials: handing them to a runner, and probing a pull with them.
 
-With the check service, this is the only code that decrypts a secret (design.md), always right
-before use: `hand_off` for the runner API and `probe_pull` for a private tool's Check pull.
+It decrypts a secret only right before use (see `credentials` for who else does): `hand_off`
+for the runner API and `probe_pull` for a private tool's Check pull.
 
 The runner API's whole decision lives in `hand_off`, free of HTTP: parse the reference, find
 the org, refuse unless it is Enterprise, resolve, decrypt, build the Docker `auths` entry,
@@ -82,7 +82,8 @@ def auth_entry(username: str, secret: str) -> dict[str, str]:
 def hand_off(token: RunnerToken, organization: str, image: str) -> HandOff:
     """The credentials for `image` of the org `organization`, or `HandOffRefused`.
 
-    Adds the audit row (or its count) and the token's use to the session; the caller commits.
+    Writes what it must in its own short transactions: the token's use (at most once a minute)
+    and the audit row of the bucket (repeats are counted in memory, see `audit.record_counted`).
     An unknown org is refused as `no_matching_registry`, like an org with no registry for the
     image: a token does not learn which org slugs exist.
     """

@@ -21,6 +21,7 @@ from ..database import immediate
 from ..extensions import db
 from ..models import Organization, PrivateTool, utcnow
 from ..registry_client.reference import InvalidReference, parse_reference
+from ..registry_client.statuses import HEALTHY
 from . import resolution, tools
 
 log = logging.getLogger(__name__)
@@ -98,7 +99,7 @@ def run_pull_checks(now: datetime | None = None) -> list[Future[str | None]]:
         except InvalidReference:
             continue
         found = resolution.resolve(tool.org_id, reference).registry
-        if found is None or found.status != "connected" or not _claim(tool, now):
+        if found is None or found.status not in HEALTHY or not _claim(tool, now):
             continue
         started.append(_pool(app).submit(_probe, app, tool.id))
     db.session.commit()

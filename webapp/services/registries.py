@@ -17,10 +17,9 @@ from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import Organization, Registry, User, utcnow
+from ..registry_client import statuses
 from . import audit, credentials
 from .vault import CredentialsUnreadable
-
-HEALTHY = ("connected", "connected_anonymous")
 
 
 class RegistryConflict(ValueError):
@@ -345,7 +344,7 @@ def failing_alerts(org: Organization) -> list[Registry]:
         Registry.org_id == org.id,
         Registry.state == "active",
         Registry.last_success_at.is_not(None),
-        Registry.status.not_in(HEALTHY + ("checking", "rate_limited")),
+        Registry.status.in_(tuple(statuses.FAILING)),
         Registry.alert_dismissed_at.is_(None),
     )
     return list(db.session.scalars(query.order_by(func.lower(Registry.name))))

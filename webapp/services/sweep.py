@@ -43,8 +43,9 @@ class SweepReport:
 
     def wait(self, timeout: float | None = None) -> Counter[str]:
         """Wait for the checks running here; count their outcomes ("skipped": another worker
-        had taken the registry over; "failed": the job raised, see the log)."""
-        wait(self.running, timeout=timeout)
+        had taken the registry over; "failed": the job raised, see the log). Pull checks of
+        private tools are waited for too and counted as "pull checks"."""
+        wait(self.running + self.pull_checks, timeout=timeout)
         outcomes: Counter[str] = Counter()
         for future in self.running:
             if not future.done():
@@ -53,6 +54,8 @@ class SweepReport:
                 outcomes["failed"] += 1
             else:
                 outcomes[future.result() or "skipped"] += 1
+        if self.pull_checks:
+            outcomes["pull checks"] = len(self.pull_checks)
         return outcomes
 
 

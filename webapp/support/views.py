@@ -18,6 +18,7 @@ from ..limits import outbound_checks
 from ..models import Organization, Registry
 from ..registries.forms import EmptyForm
 from ..registries.types import TYPES
+from ..registry_client import statuses
 from ..services import accounts, audit, checks, registries
 from . import bp
 
@@ -53,7 +54,7 @@ def index():
         db.session.execute(
             select(Registry.org_id, func.count())
             .where(Registry.state == "active")
-            .where(Registry.status.not_in(("connected", "connected_anonymous", "checking")))
+            .where(Registry.status.in_(tuple(statuses.FAILING)))
             .group_by(Registry.org_id)
         ).all()
     )
