@@ -40,7 +40,9 @@ def init_app(app: Flask) -> None:
         g.request_id = secrets.token_hex(8)
         # No field of ours takes a NUL, and PostgreSQL text cannot hold one.
         fields = (request.args, request.form)
-        if any("\x00" in value for values in fields for _, value in values.items(multi=True)):
+        if "\x00" in request.path or any(
+            "\x00" in value for values in fields for _, value in values.items(multi=True)
+        ):
             abort(400)
         if request.method not in SAFE_METHODS:
             g.write_token = begin_writing()

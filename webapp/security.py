@@ -44,8 +44,14 @@ def init_app(app: Flask) -> None:
         headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
         if production:
             headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
-        # Static files are the same for everyone: cacheable, and no user lookup for them.
-        if request.endpoint != "static" and current_user and current_user.is_authenticated:
+        # The runner API never looks at the session (nor refreshes it), and static files are
+        # the same for everyone.
+        if (
+            request.endpoint != "static"
+            and request.blueprint != "api"
+            and current_user
+            and current_user.is_authenticated
+        ):
             headers["Cache-Control"] = "no-store"
             response.vary.add("Cookie")
         return response

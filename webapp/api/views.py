@@ -64,15 +64,29 @@ def _error(code: str, message: str, status: int | None = None) -> Response:
     return response
 
 
+def _refused_token(response: Response) -> bool:
+    return response.status_code == 401
+
+
 @bp.route("/pull-credentials", methods=["POST"])
 @csrf.exempt
 @limiter.limit(_rate_limit, key_func=_rate_key, scope="runner-api")
+# Made-up tokens each have a bucket of their own above; this caps guessing per address.
+@limiter.limit(
+    lambda: current_app.config["RUNNER_API_FAILURES_PER_ADDRESS"],
+    key_func=client_address,
+    deduct_when=_refused_token,
+    scope="runner-api-refused",
+)
 @reads_first
 def pull_credentials() -> Response:
     token = runner_tokens.authenticate(_bearer() or "")
     if token is None:
         return _error("invalid_token", "send a valid runner token: Authorization: Bearer <token>")
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # absurdly nested JSON
+        body = None
     fields = body if isinstance(body, dict) else {}
     organization, image = fields.get("organization"), fields.get("image")
     if not isinstance(organization, str) or not isinstance(image, str):

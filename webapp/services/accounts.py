@@ -30,6 +30,8 @@ def find_user(email: str) -> User | None:
 
 
 def find_org(slug: str) -> Organization | None:
+    if not SLUG_PATTERN.match(slug):
+        return None  # not a slug: nothing to look up (ACME, NULs, lone surrogates, …)
     return db.session.scalar(select(Organization).where(Organization.slug == slug))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from datetime import UTC, datetime
@@ -84,9 +85,10 @@ class _Counts:
 
     The first event of a bucket in a process is written at once, so a bucket's row exists as
     soon as anything happened; repeats are added up here and flushed at most every
-    COUNT_FLUSH_SECONDS (by the next counted event after that, by the sweep, and at exit), so
-    the hot path of the runner API does not write on every call. A crash can lose at most that
-    many seconds of repeat counts, never the fact that a hand-off happened.
+    COUNT_FLUSH_SECONDS (by the next counted event after that, by the sweep, and when a process
+    started through wsgi.py exits), so the hot path of the runner API does not write on every
+    call. A crash can lose the repeats not yet flushed, never the fact that a hand-off happened;
+    a process that goes idle keeps its last few repeats until its next event, sweep or exit.
     """
 
     def __init__(self) -> None:
@@ -152,12 +154,29 @@ def flush_counts() -> int:
         _counts.flushed_at = time.monotonic()
     if not pending:
         return 0
-    db.session.commit()
-    with immediate():
-        for bucket, count in pending.items():
-            _count_into(bucket, count)
+    try:
         db.session.commit()
+        with immediate():
+            for bucket, count in pending.items():
+                _count_into(bucket, count)
+            db.session.commit()
+    except Exception:
+        db.session.rollback()
+        with _counts.lock:  # keep them for the next flush rather than lose them
+            for bucket, count in pending.items():
+                _counts.pending[bucket] = _counts.pending.get(bucket, 0) + count
+        raise
     return len(pending)
+
+
+def flush_at_exit(app: Any) -> None:
+    """Registered by the process that serves requests (wsgi.py): counts still in memory when
+    it stops are written, not lost."""
+    with app.app_context():
+        try:
+            flush_counts()
+        except Exception:  # noqa: BLE001 - exiting; the log says what was lost
+            logging.getLogger(__name__).exception("could not flush audit counts at exit")
 
 
 def events_for_org(

@@ -105,9 +105,9 @@ def hand_off(token: RunnerToken, organization: str, image: str) -> HandOff:
     found = resolution.resolve(org.id, reference)
     registry = found.registry
     if registry is None:
+        # The same words as for an unknown org: a token does not learn which orgs exist.
         raise HandOffRefused(
-            "no_matching_registry",
-            f"no connected registry serves {reference.canonical}: {found.reason}",
+            "no_matching_registry", f"no connected registry serves {reference.canonical}"
         )
     try:
         secret = credentials.read_secret(registry)
@@ -145,6 +145,8 @@ ORG_FACTS_SECONDS = 2.0
 
 
 def _org_facts(slug: str) -> _OrgFacts | None:
+    if not accounts.SLUG_PATTERN.match(slug):
+        return None  # not a slug at all: no lookup (and no NUL or lone surrogate reaches SQL)
     cache: dict[str, _OrgFacts] = current_app.extensions.setdefault("runner_org_facts", {})
     facts = cache.get(slug)
     if facts is not None and time.monotonic() - facts.fetched < ORG_FACTS_SECONDS:

@@ -44,30 +44,36 @@ def _due(cutoff: datetime):
     return or_(PrivateTool.pull_checked_at.is_(None), PrivateTool.pull_checked_at < cutoff)
 
 
-def due_tools(now: datetime) -> list[PrivateTool]:
+def due_tools(now: datetime) -> list:
+    """(id, org_id, image) of the tools due, oldest first: plain rows, which a concurrent
+    removal cannot turn into errors half-way through a sweep."""
     query = (
-        select(PrivateTool)
+        select(PrivateTool.id, PrivateTool.org_id, PrivateTool.image)
         .join(Organization, Organization.id == PrivateTool.org_id)
         .where(Organization.plan == "enterprise")
         .where(_due(_cutoff(now)))
         .order_by(PrivateTool.pull_checked_at.is_not(None), PrivateTool.pull_checked_at)
         .limit(PULL_SWEEP_LIMIT)
     )
-    return list(db.session.scalars(query))
+    return list(db.session.execute(query))
 
 
-def _claim(tool: PrivateTool, now: datetime) -> bool:
-    """Stamp the tool as checked now unless another sweep just did: one of them wins."""
+def _claim(tool_ids: list[int], now: datetime) -> set[int]:
+    """Stamp tools as looked at now unless another sweep just did: one of them wins each."""
+    if not tool_ids:
+        return set()
     db.session.commit()
     with immediate():
         claimed = db.session.execute(
             update(PrivateTool)
-            .where(PrivateTool.id == tool.id, _due(_cutoff(now)))
+            .where(PrivateTool.id.in_(tool_ids), _due(_cutoff(now)))
             .values(pull_checked_at=now)
+            .returning(PrivateTool.id)
             .execution_options(synchronize_session=False)
-        ).rowcount
+        ).scalars()
+        won = set(claimed)
         db.session.commit()
-    return claimed == 1
+    return won
 
 
 def _probe(app: Flask, tool_id: int) -> str | None:
@@ -89,18 +95,23 @@ def _probe(app: Flask, tool_id: int) -> str | None:
 
 
 def run_pull_checks(now: datetime | None = None) -> list[Future[str | None]]:
-    """Claim the due tools whose image resolves to a connected registry and probe them."""
+    """Probe the due tools whose image resolves to a working registry.
+
+    Every due tool is stamped, probed or not (a public image, no registry, a failing one), so
+    tools that cannot be checked never keep the others waiting at the head of the queue.
+    """
     now = now or utcnow()
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    started: list[Future[str | None]] = []
-    for tool in due_tools(now):
+    due = due_tools(now)
+    probe: list[int] = []
+    for tool_id, org_id, image in due:
         try:
-            reference = parse_reference(tool.image)
+            reference = parse_reference(image)
         except InvalidReference:
             continue
-        found = resolution.resolve(tool.org_id, reference).registry
-        if found is None or found.status not in HEALTHY or not _claim(tool, now):
-            continue
-        started.append(_pool(app).submit(_probe, app, tool.id))
+        found = resolution.resolve(org_id, reference).registry
+        if found is not None and found.status in HEALTHY:
+            probe.append(tool_id)
+    won = _claim([tool_id for tool_id, _, _ in due], now)
     db.session.commit()
-    return started
+    return [_pool(app).submit(_probe, app, tool_id) for tool_id in probe if tool_id in won]

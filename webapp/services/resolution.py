@@ -39,6 +39,10 @@ def segment_prefixes(path: str) -> list[str]:
     return [""] + ["/".join(parts[: index + 1]) for index in range(len(parts))]
 
 
+#: Path prefixes bound into one query at most; past that the hosts alone narrow the rows.
+MAX_BOUND_NAMESPACES = 2000
+
+
 def resolve(org_id: int, reference: ImageReference) -> Resolution[Registry]:
     """The org's active registry that pulls `reference`, with the reason (see `explain`)."""
     return resolve_many(org_id, [reference])[reference]
@@ -53,14 +57,11 @@ def resolve_many(
         return {}
     hosts = {host for reference in wanted for host in candidate_hosts(reference)}
     namespaces = {prefix for reference in wanted for prefix in segment_prefixes(reference.path)}
-    covering = list(
-        db.session.scalars(
-            select(Registry)
-            .where(Registry.org_id == org_id, ACTIVE)
-            .where(Registry.host.in_(hosts), Registry.namespace.in_(namespaces))
-            .order_by(Registry.created_at, Registry.id)
-        )
-    )
+    query = select(Registry).where(Registry.org_id == org_id, ACTIVE, Registry.host.in_(hosts))
+    if len(hosts) + len(namespaces) <= MAX_BOUND_NAMESPACES:
+        query = query.where(Registry.namespace.in_(namespaces))
+    # else: too many prefixes to bind (databases cap parameters); `explain` picks by namespace.
+    covering = list(db.session.scalars(query.order_by(Registry.created_at, Registry.id)))
     results = {reference: explain(reference, covering) for reference in wanted}
     missed = [reference for reference, result in results.items() if result.registry is None]
     if missed:

@@ -7,9 +7,10 @@ action is "Check now".
 
 from __future__ import annotations
 
+import functools
 import uuid
 
-from flask import abort, redirect, render_template, url_for
+from flask import abort, g, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
@@ -103,7 +104,19 @@ def registry(registry_id: uuid.UUID):
     )
 
 
+def _throttle_as_the_registrys_org(view):
+    """Support's Check now counts against the checked registry's org, like an admin's."""
+
+    @functools.wraps(view)
+    def wrapper(registry_id: uuid.UUID):
+        g.org_slug = _registry_or_404(registry_id).org.slug
+        return view(registry_id)
+
+    return wrapper
+
+
 @bp.route("/registries/<uuid:registry_id>/check", methods=["POST"])
+@_throttle_as_the_registrys_org
 @outbound_checks
 def check(registry_id: uuid.UUID):
     row = _registry_or_404(registry_id)

@@ -59,6 +59,8 @@ def _section(form: ToolAddForm, highlight: int | None = None) -> dict[str, Any]:
 
 
 def _tool_or_404(tool_id: int) -> PrivateTool:
+    if not 0 < tool_id < 2**31:  # no id that large exists, and the database would refuse it
+        abort(404)
     return tools.get(current_org(), tool_id) or abort(404)
 
 
