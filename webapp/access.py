@@ -14,7 +14,7 @@ from flask import Blueprint, Flask, abort, g
 from flask_login import current_user
 
 from .extensions import login_manager
-from .models import Membership, Organization
+from .models import Organization
 from .services import accounts
 
 
@@ -72,10 +72,6 @@ def org_blueprint(name: str, import_name: str, url_prefix: str) -> Blueprint:
 
 def current_org() -> Organization:
     return g.org
-
-
-def current_membership() -> Membership:
-    return g.membership
 
 
 def require_admin() -> None:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
-
-from flask import Response, request
+from flask import Response, make_response, render_template, request
 
 
 def is_partial() -> bool:
@@ -23,19 +21,14 @@ def vary(response: Response) -> Response:
     return response
 
 
-def trigger(response: Response, event: str, detail: object | None = None) -> Response:
-    response.headers["HX-Trigger"] = event if detail is None else json.dumps({event: detail})
-    return response
+def render(page: str, fragment: str, status: int = 200, **context: object) -> Response:
+    """The full page, or only the fragment for an htmx request that swaps part of it."""
+    name = fragment if is_partial() else page
+    return vary(make_response(render_template(name, **context), status))
 
 
 def redirect(url: str) -> Response:
     """A client-side redirect for htmx (200: a 3xx would hide the header from htmx)."""
     response = Response("", status=200)
     response.headers["HX-Redirect"] = url
-    return response
-
-
-def refresh() -> Response:
-    response = Response("", status=200)
-    response.headers["HX-Refresh"] = "true"
     return response

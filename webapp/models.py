@@ -32,10 +32,7 @@ from .extensions import db
 
 PLANS = ("free", "team", "enterprise")
 ROLES = ("admin", "member")
-REGISTRY_KINDS = ("docker_registry", "docker_hub", "github")
-REGISTRY_STATES = ("draft", "active", "removed")
 CHECK_TRIGGERS = ("connect", "manual", "scheduled", "support")
-ACTOR_KINDS = ("user", "support", "runner", "system")
 
 
 def utcnow() -> datetime:
@@ -186,10 +183,6 @@ class Registry(db.Model):
     org: Mapped[Organization] = relationship()
 
     __mapper_args__ = {"version_id_col": version}
-
-    @property
-    def is_active(self) -> bool:
-        return self.state == "active"
 
 
 class ConnectivityCheck(db.Model):

@@ -35,7 +35,6 @@ STATUS = {
     "credentials_unreadable": 409,
     "rate_limited": 429,
 }
-DEFAULT_RATE_LIMIT = "1200 per minute"
 BODY_SHAPE = 'send a JSON object {"organization": "<org slug>", "image": "<image reference>"}'
 
 
@@ -53,7 +52,7 @@ def _rate_key() -> str:
 
 
 def _rate_limit() -> str:
-    return current_app.config.get("RUNNER_API_RATE_LIMIT", DEFAULT_RATE_LIMIT)
+    return current_app.config["RUNNER_API_RATE_LIMIT"]
 
 
 def _error(code: str, message: str, status: int | None = None) -> Response:

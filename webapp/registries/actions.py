@@ -20,7 +20,7 @@ from ..services import audit, checks, registries
 from ..services.tools import tools_using
 from . import bp, types
 from .forms import EmptyForm, RegistryRemoveForm, RegistryRenameForm
-from .views import _page, _prefill, _redirect, _settings_from
+from .views import _prefill, _redirect, _settings_from
 
 
 def _registry(registry_id: uuid.UUID):
@@ -35,7 +35,7 @@ def _stale(template: str, fragment: str, **context):
     if not htmx.is_partial():
         abort(409)
     db.session.rollback()
-    return _page(template, fragment, 409, stale=True, partial=True, **context)
+    return htmx.render(template, fragment, 409, stale=True, partial=True, **context)
 
 
 def _row(registry, status: int = 200):
@@ -92,7 +92,7 @@ def rename(registry_id: uuid.UUID):
                 return _row(registry)
             return redirect(url_for(".index", _anchor=f"registry-{registry.id}"))
     status = 422 if request.method == "POST" else 200
-    return _page(
+    return htmx.render(
         "registries/rename.html",
         "registries/_rename_row.html",
         status,
@@ -141,7 +141,7 @@ def credentials(registry_id: uuid.UUID):
                 checks.request_check(registry.id, "manual", current_user.id)
                 return _redirect(url_for(".index", _anchor=f"registry-{registry.id}"))
     status = 422 if request.method == "POST" else 200
-    return _page(
+    return htmx.render(
         "registries/credentials.html",
         "registries/_credentials_form.html",
         status,
@@ -193,7 +193,7 @@ def remove(registry_id: uuid.UUID):
                 return htmx.vary(current_app.make_response(("", 200)))
             return redirect(url_for(".index"))
     status = 422 if request.method == "POST" else 200
-    return _page(
+    return htmx.render(
         "registries/remove.html",
         "registries/_remove_confirm.html",
         status,

@@ -192,4 +192,3 @@ class RegistryRenameForm(FlaskForm):
 class RegistryRemoveForm(FlaskForm):
     version = HiddenField()
     confirm_name = StringField("Type the registry's name to confirm", filters=[_strip])
-

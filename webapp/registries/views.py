@@ -43,12 +43,6 @@ def _kept_fields(token: str | None) -> dict[str, str]:
     return {key: str(value) for key, value in data.items() if key in KEPT_FIELDS}
 
 
-def _page(template: str, fragment: str, status: int = 200, **context):
-    """The full page, or only the fragment for an htmx request that swaps it."""
-    name = fragment if htmx.is_partial() else template
-    return htmx.vary(current_app.make_response((render_template(name, **context), status)))
-
-
 @bp.route("/")
 def index():
     highlight = request.args.get("added")
@@ -186,7 +180,7 @@ def new_settings(kind: str):
         if response is not None:
             return response
     status = 422 if request.method == "POST" else 200
-    return _page(
+    return htmx.render(
         "registries/wizard/step2.html",
         "registries/wizard/_settings_form.html",
         status,

@@ -48,11 +48,6 @@ def _helpers() -> dict[str, Any]:
     return {"describe_pull": describe_pull, "nav_active": "private_tools"}
 
 
-def _respond(template: str, fragment: str, status: int = 200, **context: Any) -> Response:
-    name = fragment if htmx.is_partial() else template
-    return htmx.vary(current_app.make_response((render_template(name, **context), status)))
-
-
 def _section(form: ToolAddForm, highlight: int | None = None) -> dict[str, Any]:
     org = current_org()
     return {"form": form, "routes": tools.routes(org, tools.all_tools(org)), "highlight": highlight}
@@ -72,7 +67,9 @@ def _back_to(tool_id: int | None = None) -> Response:
 @bp.route("/")
 def index() -> Response:
     highlight = request.args.get("added", type=int)
-    return _respond("tools/index.html", "tools/_tools.html", **_section(ToolAddForm(), highlight))
+    return htmx.render(
+        "tools/index.html", "tools/_tools.html", **_section(ToolAddForm(), highlight)
+    )
 
 
 @bp.route("/", methods=["POST"])
@@ -88,9 +85,9 @@ def add() -> Response:
             if not htmx.is_partial():
                 return redirect(url_for(".index", added=tool.id, _anchor=f"tool-{tool.id}"), 303)
             fresh = ToolAddForm(formdata=None)
-            return _respond("tools/index.html", "tools/_tools.html", **_section(fresh, tool.id))
+            return htmx.render("tools/index.html", "tools/_tools.html", **_section(fresh, tool.id))
     db.session.rollback()
-    return _respond("tools/index.html", "tools/_tools.html", 422, **_section(form))
+    return htmx.render("tools/index.html", "tools/_tools.html", 422, **_section(form))
 
 
 @bp.route("/<int:tool_id>/row")
@@ -120,7 +117,7 @@ def rename(tool_id: int) -> Response:
     status = 422 if request.method == "POST" else 200
     if status == 422:
         db.session.rollback()
-    return _respond("tools/rename.html", "tools/_rename_row.html", status, form=form, tool=tool)
+    return htmx.render("tools/rename.html", "tools/_rename_row.html", status, form=form, tool=tool)
 
 
 @bp.route("/<int:tool_id>/check", methods=["POST"])
