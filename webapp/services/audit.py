@@ -133,7 +133,10 @@ def record_counted(bucket: str, action: str, **kwargs: Any) -> None:
                 _counts.written.clear()
             _counts.written.add(bucket)
     if due:
-        flush_counts()
+        try:
+            flush_counts()
+        except Exception:  # noqa: BLE001 - the counts are kept for the next flush
+            logging.getLogger(__name__).warning("audit counts not flushed; retrying later")
 
 
 def _count_into(bucket: str, count: int) -> bool:
@@ -157,8 +160,9 @@ def flush_counts() -> int:
     try:
         db.session.commit()
         with immediate():
-            for bucket, count in pending.items():
-                _count_into(bucket, count)
+            # One order for every process, so two flushes never wait on each other's rows.
+            for bucket in sorted(pending):
+                _count_into(bucket, pending[bucket])
             db.session.commit()
     except Exception:
         db.session.rollback()
