@@ -21,7 +21,7 @@ MESSAGES = {
     405: ("Not allowed", "That action is not available here."),
     409: (
         "Changed since you opened it",
-        "This registry changed since you opened it — reload the page and try again.",
+        "This changed since you opened it — reload the page and try again.",
     ),
     413: ("Too large", "What you sent is larger than we accept."),
     422: ("Check the form", "Some of what you entered needs fixing."),

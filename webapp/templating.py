@@ -24,6 +24,16 @@ def ago(moment: datetime | None, now: datetime | None = None) -> str:
     return "just now"
 
 
+def registry_address(registry: object) -> str:
+    """How a registry is named in pages: "Docker Hub/acme", "registry.example.com:5000/team"."""
+    from .registries.types import TYPES
+
+    spec = TYPES.get(registry.kind)  # type: ignore[attr-defined]
+    host = (spec.display_host if spec else None) or registry.host  # type: ignore[attr-defined]
+    namespace = registry.namespace  # type: ignore[attr-defined]
+    return f"{host}/{namespace}" if namespace else host
+
+
 def init_app(app: Flask) -> None:
     from .registries.types import TYPES
     from .services.registries import is_check_running
@@ -32,3 +42,4 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["registry_types"] = TYPES
     app.jinja_env.globals["is_check_running"] = is_check_running
     app.jinja_env.filters["ago"] = ago
+    app.jinja_env.filters["registry_address"] = registry_address
