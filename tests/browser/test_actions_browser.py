@@ -53,7 +53,17 @@ def row(page, name):
     return page.locator("#registry-table tbody tr", has_text=name)
 
 
+def settled(page):
+    """Wait until htmx has swapped, settled and processed what it swapped in."""
+    # A function, not an expression: Playwright evals expressions, which our CSP forbids.
+    page.wait_for_function(
+        "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling,"
+        " .htmx-added')"
+    )
+
+
 def open_menu(page, name):
+    settled(page)
     page.get_by_role("button", name=f"Actions for {name}").click()
     return page.get_by_role("menu", name=f"Actions for {name}")
 
@@ -117,6 +127,7 @@ def test_keyboard_only_menu_and_rename(page, server, htpasswd_registry):
     page.keyboard.press("Escape")  # cancels
     expect(page.get_by_role("textbox", name="Name")).to_have_count(0)
     expect(row(page, "Build cache")).to_be_visible()
+    settled(page)
     page.get_by_role("button", name="Actions for Build cache").focus()
     page.keyboard.press("Enter")
     page.keyboard.press("Home")
