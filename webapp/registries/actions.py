@@ -132,8 +132,7 @@ def credentials(registry_id: uuid.UUID):
                 )
             except registries.RegistryConflict as conflict:
                 db.session.rollback()
-                field = form.registry_url if spec.fixed_host is None else form.namespace
-                field.errors.append(str(conflict))
+                form.address_field.errors.append(str(conflict))
             except registries.SecretRequired as missing:
                 db.session.rollback()
                 form.password.errors.append(str(missing))

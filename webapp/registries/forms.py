@@ -82,6 +82,35 @@ class ChooseTypeForm(FlaskForm):
     )
 
 
+STORED_ENCRYPTED = "We store it encrypted and never show it again."
+
+
+def _username_field(label: str, help_text: str, missing: str) -> StringField:
+    return StringField(
+        label,
+        description=help_text,
+        filters=[_strip],
+        validators=[DataRequired(missing), Length(max=255)],
+    )
+
+
+def _secret_field(label: str, help_text: str) -> PasswordField:
+    # Not required here: on Edit details an empty field means "keep" (the service decides).
+    return PasswordField(
+        label, description=f"{help_text} {STORED_ENCRYPTED}", validators=[Length(max=SECRET_MAX)]
+    )
+
+
+def _namespace_field(provider: str) -> StringField:
+    return StringField(
+        "Namespace",
+        description=f"Optional: use these credentials only for images under this {provider} "
+        "user or organization.",
+        filters=[_strip],
+        validators=[Optional(), Length(max=255), check_namespace],
+    )
+
+
 class RegistrySettingsForm(FlaskForm):
     """What every type has: a name, a username and a secret, and the wizard's draft token."""
 
@@ -97,6 +126,11 @@ class RegistrySettingsForm(FlaskForm):
     # A signed token naming the draft this form creates or edits: makes Connect idempotent.
     draft = HiddenField()
 
+    @property
+    def address_field(self):
+        """The field that says where the registry is: errors about its address go there."""
+        return self.namespace
+
 
 class DockerRegistrySettingsForm(RegistrySettingsForm):
     registry_url = StringField(
@@ -106,17 +140,11 @@ class DockerRegistrySettingsForm(RegistrySettingsForm):
         filters=[_strip],
         validators=[DataRequired("Enter the registry URL.")],
     )
-    username = StringField(
-        "Username",
-        description="A user that can pull the images. For AWS ECR it is AWS.",
-        filters=[_strip],
-        validators=[DataRequired("Enter the username."), Length(max=255)],
+    username = _username_field(
+        "Username", "A user that can pull the images. For AWS ECR it is AWS.", "Enter the username."
     )
-    password = PasswordField(
-        "Password / Token",
-        description="The password or an access token with read access. We store it encrypted "
-        "and never show it again.",
-        validators=[Length(max=SECRET_MAX)],
+    password = _secret_field(
+        "Password / Token", "The password or an access token with read access."
     )
     ca_certificate = TextAreaField(
         "CA certificate",
@@ -132,49 +160,35 @@ class DockerRegistrySettingsForm(RegistrySettingsForm):
         validators=[Optional(), Length(max=255), check_test_image],
     )
 
+    @property
+    def address_field(self):
+        return self.registry_url
+
 
 class DockerHubSettingsForm(RegistrySettingsForm):
-    username = StringField(
+    username = _username_field(
         "Docker Hub Username",
-        description="Your Docker ID, or the organization name for an organization access token.",
-        filters=[_strip],
-        validators=[DataRequired("Enter your Docker Hub username."), Length(max=255)],
+        "Your Docker ID, or the organization name for an organization access token.",
+        "Enter your Docker Hub username.",
     )
-    password = PasswordField(
+    password = _secret_field(
         "Access Token",
-        description="A Docker Hub access token with read access to the images (not your account "
-        "password). We store it encrypted and never show it again.",
-        validators=[Length(max=SECRET_MAX)],
+        "A Docker Hub access token with read access to the images (not your account password).",
     )
-    namespace = StringField(
-        "Namespace",
-        description="Optional: use these credentials only for images under this Docker Hub user "
-        "or organization.",
-        filters=[_strip],
-        validators=[Optional(), Length(max=255), check_namespace],
-    )
+    namespace = _namespace_field("Docker Hub")
 
 
 class GitHubSettingsForm(RegistrySettingsForm):
-    username = StringField(
+    username = _username_field(
         "GitHub Username",
-        description="The GitHub account the token belongs to.",
-        filters=[_strip],
-        validators=[DataRequired("Enter your GitHub username."), Length(max=255)],
+        "The GitHub account the token belongs to.",
+        "Enter your GitHub username.",
     )
-    password = PasswordField(
+    password = _secret_field(
         "Personal Access Token",
-        description="A personal access token (classic) with the read:packages scope. We store "
-        "it encrypted and never show it again.",
-        validators=[Length(max=SECRET_MAX)],
+        "A personal access token (classic) with the read:packages scope.",
     )
-    namespace = StringField(
-        "Namespace",
-        description="Optional: use these credentials only for images under this GitHub user or "
-        "organization.",
-        filters=[_strip],
-        validators=[Optional(), Length(max=255), check_namespace],
-    )
+    namespace = _namespace_field("GitHub")
 
 
 class RegistryRenameForm(FlaskForm):

@@ -220,13 +220,8 @@ def _connect(org, spec: types.RegistryType, form):
             # The other click of a double click saved this very draft first.
             return _redirect(url_for(".connect", registry_id=registry_id))
         g.conflict = conflict
-        field = (
-            form.name
-            if conflict.field == "name"
-            else (form.registry_url if spec.fixed_host is None else form.namespace)
-        )
+        field = form.name if conflict.field == "name" else form.address_field
         field.errors.append(str(conflict))
-        db.session.rollback()
         return None
     except registries.SecretRequired as missing:
         form.password.errors.append(str(missing))
