@@ -8,9 +8,8 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.support.browser import axe_violations, screenshot
-from webapp.extensions import db
-from webapp.models import Registry
-from webapp.services import accounts, checks, credentials
+from tests.support.factories import registry_row
+from webapp.services import checks
 
 pytestmark = pytest.mark.browser
 
@@ -30,15 +29,10 @@ def server(make_live_server, test_ca, htpasswd_registry):
 
 def add_registry(server, registry, password="s3cret-alice", name="Build cache"):
     with server.app.app_context():
-        org = accounts.find_org("acme")
-        row = Registry(id=uuid.uuid4(), org_id=org.id, kind="docker_registry", name=name,
-                       name_key=name.lower(), host=registry.host_port,
-                       namespace=uuid.uuid4().hex[:8], username="alice", state="active")
-        credentials.store_secret(row, password)
-        db.session.add(row)
-        db.session.commit()
-        checks.check_registry(row.id, "connect")
-        return row.id
+        registry_id = registry_row(secret=password, name=name, host=registry.host_port,
+                                   namespace=uuid.uuid4().hex[:8]).id
+        checks.check_registry(registry_id, "connect")
+        return registry_id
 
 
 def sign_in(page, server):

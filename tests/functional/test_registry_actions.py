@@ -7,11 +7,12 @@ import uuid
 import pytest
 
 from tests.conftest import Factory, build_app
+from tests.support.factories import registry_row
 from webapp.extensions import db
 from webapp.models import AuditEvent, Registry, utcnow
 from webapp.registry_client.check import CheckResult
 from webapp.registry_client.statuses import Status
-from webapp.services import accounts, checks, credentials
+from webapp.services import accounts, checks
 
 BASE = "/orgs/acme/settings/infrastructure/container-registry"
 CANARY = "CANARY-" + uuid.uuid4().hex
@@ -28,15 +29,9 @@ def env(tmp_path, htpasswd_registry):
     username = f"user-{uuid.uuid4().hex[:6]}"
     htpasswd_registry.add_user(username, CANARY)
     with app.app_context():
-        org = accounts.find_org("acme")
-        registry = Registry(id=uuid.uuid4(), org_id=org.id, kind="docker_registry", name="Build cache",
-                            name_key="build cache", host=htpasswd_registry.host_port, username=username,
-                            state="active", ca_certificate=htpasswd_registry.ca_pem)
-        credentials.store_secret(registry, CANARY)
-        db.session.add(registry)
-        db.session.commit()
-        checks.check_registry(registry.id, "connect")
-        registry_id = registry.id
+        registry_id = registry_row(secret=CANARY, name="Build cache", host=htpasswd_registry.host_port,
+                                   username=username, ca_pem=htpasswd_registry.ca_pem).id
+        checks.check_registry(registry_id, "connect")
     yield app, registry_id
     with app.app_context():
         db.engine.dispose()
@@ -250,14 +245,8 @@ def test_check_requests_are_throttled_per_user(tmp_path, htpasswd_registry):
     make.org("acme")
     make.user("admin@acme.test", org="acme")
     with app.app_context():
-        org = accounts.find_org("acme")
-        registry = Registry(id=uuid.uuid4(), org_id=org.id, kind="docker_registry", name="R",
-                            name_key="r", host=htpasswd_registry.host_port, username="alice",
-                            state="active", ca_certificate=htpasswd_registry.ca_pem)
-        credentials.store_secret(registry, "s3cret-alice")
-        db.session.add(registry)
-        db.session.commit()
-        registry_id = registry.id
+        registry_id = registry_row(secret="s3cret-alice", host=htpasswd_registry.host_port,
+                                   ca_pem=htpasswd_registry.ca_pem).id
     admin = client_for(app, "admin@acme.test")
     token = admin.csrf_token(f"{BASE}/")
     statuses = [admin.post(f"{BASE}/{registry_id}/check", data={"csrf_token": token}).status_code

@@ -6,9 +6,10 @@ import uuid
 import pytest
 
 from tests.conftest import Factory, build_app
+from tests.support.factories import registry_row
 from webapp.extensions import db
-from webapp.models import AuditEvent, Registry
-from webapp.services import accounts, checks, credentials
+from webapp.models import AuditEvent
+from webapp.services import checks
 
 CANARY = "CANARY-" + uuid.uuid4().hex
 
@@ -24,15 +25,10 @@ def env(tmp_path, htpasswd_registry):
     username = f"user-{uuid.uuid4().hex[:6]}"
     htpasswd_registry.add_user(username, CANARY)
     with app.app_context():
-        org = accounts.find_org("acme")
-        registry = Registry(id=uuid.uuid4(), org_id=org.id, kind="docker_registry", name="Build cache",
-                            name_key="build cache", host=htpasswd_registry.host_port, username=username,
-                            state="active", ca_certificate=htpasswd_registry.ca_pem)
-        credentials.store_secret(registry, CANARY)
-        db.session.add(registry)
-        db.session.commit()
-        checks.check_registry(registry.id, "connect")
+        registry = registry_row(secret=CANARY, name="Build cache", host=htpasswd_registry.host_port,
+                                username=username, ca_pem=htpasswd_registry.ca_pem)
         registry_id, ciphertext = registry.id, registry.secret_ciphertext
+        checks.check_registry(registry_id, "connect")
     client = app.test_client()
     client.post_form("/login", {"email": "help@platform.test", "password": "correct horse battery"})
     yield app, client, registry_id, ciphertext

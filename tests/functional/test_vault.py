@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import text
 
 from tests.conftest import TEST_KEYS, Client, make_config
+from tests.support.factories import registry_row
 from webapp import create_app
 from webapp.extensions import db
 from webapp.models import Registry
@@ -17,14 +18,8 @@ CANARY = "CANARY-" + uuid.uuid4().hex
 
 
 def add_registry(org, host=None, secret=CANARY, name=None):
-    registry = Registry(id=uuid.uuid4(), org_id=org.id, kind="docker_registry",
-                        name=name or f"r-{uuid.uuid4().hex[:8]}",
-                        host=host or f"r{uuid.uuid4().hex[:8]}.example.com", username="robot",
-                        state="active", status="connected")
-    registry.name_key = registry.name.lower()
-    credentials.store_secret(registry, secret)
-    db.session.add(registry)
-    return registry
+    return registry_row(org.id, secret=secret, host=host, name=name, status="connected",
+                        commit=False)
 
 
 @pytest.fixture

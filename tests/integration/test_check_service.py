@@ -1,14 +1,14 @@
 """check_registry end to end: a real docker-registry, local Docker Hub, the database."""
 
-import uuid
 
 import pytest
 
 from tests.conftest import make_config
+from tests.support.factories import registry_row
 from webapp import create_app
 from webapp.extensions import db
 from webapp.models import AuditEvent, ConnectivityCheck, Registry
-from webapp.services import accounts, checks, credentials
+from webapp.services import accounts, checks
 from webapp.services.vault import new_key_line
 
 
@@ -31,15 +31,8 @@ def check_app(tmp_path, fake_docker_hub):
 
 
 def add(kind, host, username, secret, ca_pem=None, name=None, namespace=""):
-    org = accounts.find_org("acme")
-    registry = Registry(id=uuid.uuid4(), org_id=org.id, kind=kind, name=name or uuid.uuid4().hex[:10],
-                        host=host, namespace=namespace, username=username, state="active", status="checking",
-                        ca_certificate=ca_pem)
-    registry.name_key = registry.name.lower()
-    credentials.store_secret(registry, secret)
-    db.session.add(registry)
-    db.session.commit()
-    return registry.id
+    return registry_row(secret=secret, kind=kind, host=host, username=username, name=name,
+                        namespace=namespace, ca_pem=ca_pem).id
 
 
 def test_right_and_wrong_password_on_a_real_registry(check_app, htpasswd_registry):
