@@ -8,10 +8,6 @@ Without TEST_REDIS_URL these tests skip locally and fail in CI.
 from __future__ import annotations
 
 import logging
-import os
-import shutil
-import signal
-import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -23,8 +19,6 @@ from flask import Flask
 
 from tests.conftest import PASSWORD, TEST_KEYS, Client, make_config, signed_in
 from tests.integration.test_background import (
-    BIN,
-    ROOT,
     SUBPROCESS_SECRET_KEY,
     background_app,
     check_rows,
@@ -32,9 +26,9 @@ from tests.integration.test_background import (
     good_registry,
     served_environment,
 )
-from tests.support.components import missing
+from tests.support.components import redis_url as reachable_redis
 from tests.support.registries import free_port
-from tests.support.shell import fresh_environment
+from tests.support.shell import BIN, ROOT, fresh_environment, running
 from webapp import create_app
 from webapp.extensions import db
 from webapp.models import Registry
@@ -45,14 +39,7 @@ WORKER_TIMEOUT = 20.0  # seconds for a started worker to record a check
 
 @pytest.fixture
 def redis_url() -> str:
-    url = os.environ.get("TEST_REDIS_URL")
-    if not url:
-        missing("Redis", "TEST_REDIS_URL is not set")
-    try:
-        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
-    except redis.RedisError as error:
-        missing("Redis", f"cannot reach TEST_REDIS_URL ({type(error).__name__})")
-    return url
+    return reachable_redis()
 
 
 @pytest.fixture
@@ -91,28 +78,15 @@ def worker(database_url: str, redis_url: str, queue: str, tmp_path: Path) -> Ite
     TERM then KILL at teardown, and TERM if pytest itself dies (setpriv --pdeathsig)."""
     environ = served_environment(database_url)
     environ.update(CELERY_BROKER_URL=redis_url, CELERY_QUEUE=queue, CHECK_TIMEOUT_SECONDS="5")
-    setpriv = shutil.which("setpriv")
     command = [
-        *([setpriv, "--pdeathsig", "TERM", "--"] if setpriv else []),
         str(BIN / "celery"), "-A", "webapp.celery_app", "worker", "--pool", "threads",
         "--concurrency", "4", "--beat", "--schedule", str(tmp_path / "beat-schedule"),
         "--hostname", f"{queue}@%h", "--without-gossip", "--without-mingle",
         "--without-heartbeat", "--loglevel", "INFO",
     ]
     log = tmp_path / "worker.log"
-    with log.open("w") as output, subprocess.Popen(
-        command, cwd=ROOT, env=environ, stdout=output, stderr=subprocess.STDOUT,
-        start_new_session=True,
-    ) as process:
-        try:
-            yield log
-        finally:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
+    with running(command, ROOT, environ, log):
+        yield log
 
 
 def wait_for_status(registry_id: uuid.UUID, status: str, log: Path) -> Registry:
@@ -168,23 +142,10 @@ def documented_worker(database_url: str, redis_url: str, queue: str, tmp_path: P
         SECRET_KEY=SUBPROCESS_SECRET_KEY, CREDENTIAL_KEYS=TEST_KEYS, CELERY_BROKER_URL=redis_url,
         CELERY_QUEUE=queue, OUTBOUND_ALLOWED_NETWORKS="127.0.0.1/32", CHECK_TIMEOUT_SECONDS="5",
     )
-    setpriv = shutil.which("setpriv")
-    command = [*([setpriv, "--pdeathsig", "TERM", "--"] if setpriv else []),
-               str(BIN / "celery"), "-A", "webapp.celery_app", *README_WORKER]
     log = tmp_path / "documented-worker.log"
-    with log.open("w") as output, subprocess.Popen(
-        command, cwd=elsewhere, env=environ, stdout=output, stderr=subprocess.STDOUT,
-        start_new_session=True,
-    ) as process:
-        try:
-            yield log
-        finally:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
+    command = [str(BIN / "celery"), "-A", "webapp.celery_app", *README_WORKER]
+    with running(command, elsewhere, environ, log):
+        yield log
 
 
 def test_the_documented_worker_runs_from_any_directory_a_check_a_web_request_queued(

@@ -13,27 +13,24 @@ their job, then stopped; everything before them in a block runs first, in one sh
 
 from __future__ import annotations
 
-import os
 import re
-import signal
 import subprocess
 import time
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-import redis
 from sqlalchemy import select
 
 from tests.conftest import TEST_KEYS, make_config
-from tests.support.components import missing
+from tests.support.components import redis_url
 from tests.support.factories import registry_row
 from tests.support.registries import free_port
-from tests.support.shell import BIN, ROOT, fresh_environment
+from tests.support.shell import BIN, ROOT, fresh_environment, running
 from webapp import create_app
 from webapp.extensions import db
 from webapp.models import ConnectivityCheck, Registry
@@ -94,14 +91,7 @@ def make_run_serves(run: Run) -> bool:
 
 
 def celery_settings(run: Run) -> dict[str, str]:
-    url = os.environ.get("TEST_REDIS_URL")
-    if not url:
-        missing("Redis", "TEST_REDIS_URL is not set")
-    try:
-        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
-    except redis.RedisError as error:
-        missing("Redis", f"cannot reach TEST_REDIS_URL ({type(error).__name__})")
-    return {"CELERY_BROKER_URL": url, "CELERY_QUEUE": f"readme-{uuid.uuid4().hex[:12]}"}
+    return {"CELERY_BROKER_URL": redis_url(), "CELERY_QUEUE": f"readme-{uuid.uuid4().hex[:12]}"}
 
 
 def a_registry_due(run: Run) -> None:
@@ -347,26 +337,10 @@ def run_in_one_shell(run: Run, lines: list[str]) -> str:
 
 @contextmanager
 def started(run: Run, lines: list[str]) -> Iterator[None]:
-    """Each long-running command in its own session, logging to a file; all stopped at the end
-    (TERM, then KILL), whatever happened."""
-    processes: list[subprocess.Popen] = []
-    try:
+    """Each long-running command of a block in its own session, all stopped at the end."""
+    with ExitStack() as stack:
         for index, line in enumerate(lines):
-            log = run.home / f"server-{index}.log"
-            run.logs.append(log)
-            with log.open("w") as output:
-                processes.append(subprocess.Popen(
-                    ["bash", "-c", f"exec {line}"], cwd=run.cwd, env=run.environ,
-                    stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
-                ))
+            run.logs.append(run.home / f"server-{index}.log")
+            stack.enter_context(running(["bash", "-c", f"exec {line}"], run.cwd, run.environ,
+                                        run.logs[-1]))
         yield
-    finally:
-        for process in processes:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in processes:
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
