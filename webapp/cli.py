@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, datetime
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
@@ -143,15 +143,33 @@ def keys_generate() -> None:
 @keys_cli.command("rotate")
 @click.option("--batch-size", default=200, show_default=True, type=click.IntRange(1, 10_000))
 def keys_rotate(batch_size: int) -> None:
-    """Re-encrypt every secret with the newest key (safe to interrupt and run again)."""
+    """Re-encrypt every secret with the newest key (safe to interrupt and run again).
+
+    Exits non-zero while any secret is still on an older key or unreadable, so that "then
+    drop the old key" can wait for a clean run.
+    """
     report = credentials.rotate_all(batch_size=batch_size)
     click.echo(f"Re-encrypted {report.rotated} secret(s) with the newest key.")
-    if report.unreadable:
+    if report.on_older_keys:
+        keys = ", ".join(f"{key_id}: {count}" for key_id, count in report.on_older_keys.items())
         click.echo(
-            f"{report.unreadable} secret(s) could not be decrypted with any configured key; "
-            "their registries ask for the credentials again.",
+            f"{sum(report.on_older_keys.values())} secret(s) are still on older keys ({keys}): "
+            "a process with an older primary key wrote them. Restart every process with the "
+            "new CREDENTIAL_KEYS, then run `flask keys rotate` again.",
             err=True,
         )
+    if report.unreadable:
+        click.echo(
+            f"{len(report.unreadable)} secret(s) could not be decrypted with any configured key; "
+            "their registries ask for the credentials again:",
+            err=True,
+        )
+        for item in report.unreadable:
+            click.echo(f"  {item.org_slug}: {item.name} ({item.registry_id})", err=True)
+    if not report.complete:
+        click.echo("Keep the older keys in CREDENTIAL_KEYS until this reports none.", err=True)
+        sys.exit(1)
+    click.echo("No secret needs an older key: they can be dropped from CREDENTIAL_KEYS.")
 
 
 @audit_cli.command("prune")
@@ -170,6 +188,11 @@ def audit_prune(before: str) -> None:
 @with_appcontext
 def demo() -> None:
     """Seed a demo Enterprise org with an admin (once) and print the login."""
+    if current_app.config["APP_ENV"] == "production":
+        fail(
+            "flask demo creates an admin whose password is published in the README; "
+            "it does not run when APP_ENV=production"
+        )
     if db.session.scalar(select(User).where(User.email == DEMO_EMAIL)) is None:
         org = accounts.find_org(DEMO_ORG) or accounts.create_org(
             DEMO_ORG, "Acme Corp", "enterprise"

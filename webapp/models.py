@@ -184,6 +184,10 @@ class Registry(db.Model):
 
     __mapper_args__ = {"version_id_col": version}
 
+    @property
+    def has_secret(self) -> bool:
+        return self.secret_ciphertext is not None
+
 
 class ConnectivityCheck(db.Model):
     """One check of one registry: the history the detail page and support console show."""

@@ -54,7 +54,7 @@ def configure(app: Flask, overrides: Mapping[str, Any] | type | None) -> None:
         ring = KeyRing.parse(keys)
     except KeyConfigError as error:
         raise ConfigError(str(error)) from None
-    app.extensions["vault"] = Vault(ring, app.config["SECRET_KEY"].encode())
+    app.extensions["vault"] = Vault(ring)
     try:
         client_settings = ClientSettings.from_config(app.config)
     except ValueError as error:  # the message names the variable

@@ -107,3 +107,16 @@ def test_demo_seeds_once_and_prints_the_login(app, runner):
     with app.app_context():
         assert db.session.query(User).count() == 1
         assert db.session.query(Organization).one().plan == "enterprise"
+
+
+def test_demo_refuses_under_app_env_production(database_url):
+    from tests.conftest import build_app
+
+    app = build_app(database_url, APP_ENV="production")
+    result = app.test_cli_runner().invoke(args=["demo"])
+    assert result.exit_code == 1
+    assert "does not run when APP_ENV=production" in result.output
+    assert "demo-password-acme" not in result.output
+    with app.app_context():
+        assert db.session.query(User).count() == 0 and db.session.query(Organization).count() == 0
+        db.engine.dispose()

@@ -6,13 +6,13 @@ import uuid
 import pytest
 from sqlalchemy import text
 
-from tests.conftest import TEST_KEYS, Client, make_config
+from tests.conftest import TEST_KEYS, Client, build_app, make_config
 from tests.support.factories import registry_row
 from webapp import create_app
 from webapp.extensions import db
 from webapp.models import Registry
 from webapp.services import accounts, credentials
-from webapp.services.vault import CredentialsUnreadable, KeyRing, new_key_line
+from webapp.services.vault import CredentialsUnreadable, KeyRing, Vault, new_key_line
 
 CANARY = "CANARY-" + uuid.uuid4().hex
 
@@ -49,7 +49,8 @@ def test_same_secret_encrypts_differently_each_time(app, orgs):
         org = accounts.find_org("acme")
         first, second = add_registry(org), add_registry(org)
         assert first.secret_ciphertext != second.secret_ciphertext
-        assert first.secret_fingerprint == second.secret_fingerprint
+        # Nor do the fingerprints tell that two registries share a secret (test_fingerprints.py).
+        assert first.secret_fingerprint != second.secret_fingerprint
 
 
 @pytest.mark.parametrize("into", ["same org", "other org", "changed host"])
@@ -157,3 +158,58 @@ def test_production_refuses_to_start_without_keys(monkeypatch):
 def test_key_ring_orders_newest_first():
     ring = KeyRing.parse(f"{new_key_line('k2')}, {new_key_line('k1')}")
     assert ring.primary_id == "k2" and "k1" in ring
+
+
+def test_rotate_lists_unreadable_secrets_and_exits_non_zero(database_url):
+    old = build_app(database_url)
+    with old.app_context():
+        org = accounts.create_org("acme", "Acme", "enterprise")
+        db.session.flush()
+        fine = add_registry(org, name="Fine")
+        lost = add_registry(org, name="Lost")
+        lost.secret_key_id = "dropped"  # a key no longer in CREDENTIAL_KEYS
+        db.session.commit()
+        fine_id, lost_id = fine.id, lost.id
+        db.engine.dispose()
+    both = create_app(make_config(database_url, CREDENTIAL_KEYS=f"{new_key_line('t2')},{TEST_KEYS}"))
+    result = both.test_cli_runner().invoke(args=["keys", "rotate"])
+    assert result.exit_code == 1
+    assert "Re-encrypted 1 secret(s)" in result.output
+    assert "1 secret(s) could not be decrypted with any configured key" in result.output
+    assert f"acme: Lost ({lost_id})" in result.output and str(fine_id) not in result.output
+    assert "Keep the older keys in CREDENTIAL_KEYS until this reports none." in result.output
+    assert "can be dropped" not in result.output and CANARY not in result.output
+    with both.app_context():
+        db.engine.dispose()
+
+
+def test_rotate_reports_secrets_an_old_key_process_wrote_meanwhile(database_url, monkeypatch):
+    """A web process still on the old primary key replaces a secret while the rotation runs:
+    the rotation says so and exits non-zero, so "then drop the old key" waits."""
+    both = build_app(database_url, CREDENTIAL_KEYS=f"{new_key_line('t2')},{TEST_KEYS}")
+    with both.app_context():
+        org = accounts.create_org("acme", "Acme", "enterprise")
+        db.session.flush()
+        registry_id = add_registry(org).id
+        db.session.commit()
+    count_left = credentials._still_on_older_keys
+
+    def old_process_writes_first(box, unreadable):
+        # What a process on the old ring does in that moment: seal with t1 (its primary).
+        monkeypatch.setitem(both.extensions, "vault", Vault(KeyRing.parse(TEST_KEYS)))
+        credentials.store_secret(db.session.get(Registry, registry_id), "written-on-t1")
+        db.session.flush()
+        monkeypatch.setitem(both.extensions, "vault", box)
+        return count_left(box, unreadable)
+
+    monkeypatch.setattr(credentials, "_still_on_older_keys", old_process_writes_first)
+    result = both.test_cli_runner().invoke(args=["keys", "rotate"])
+    assert result.exit_code == 1
+    assert "1 secret(s) are still on older keys (t1: 1)" in result.output
+    assert "run `flask keys rotate` again" in result.output
+    monkeypatch.setattr(credentials, "_still_on_older_keys", count_left)
+    again = both.test_cli_runner().invoke(args=["keys", "rotate"])
+    assert again.exit_code == 0 and "No secret needs an older key" in again.output
+    with both.app_context():
+        assert credentials.read_secret(db.session.get(Registry, registry_id)) == "written-on-t1"
+        db.engine.dispose()

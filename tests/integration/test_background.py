@@ -27,16 +27,15 @@ from sqlalchemy import create_engine, select, update
 
 from tests.conftest import TEST_KEYS, make_config
 from tests.support.registries import free_port, stop_process
+from tests.support.shell import BIN, ROOT
 from webapp import create_app, jobs
 from webapp.database import immediate
 from webapp.extensions import db
 from webapp.models import AuditEvent, ConnectivityCheck, Registry, utcnow
 from webapp.services import accounts, checks, credentials, sweep
 
-ROOT = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
 TIMEOUT = 3.0  # CHECK_TIMEOUT_SECONDS in these tests (fixed overheads are ~1 s on a busy CI)
-SUBPROCESS_SECRET_KEY = "test-secret-key"  # make_config's: the vault binds it
+SUBPROCESS_SECRET_KEY = "test-secret-key"  # make_config's: sessions and signed tokens agree
 
 
 def background_app(database_url: str, **settings: object) -> Iterator[Flask]:
@@ -472,16 +471,18 @@ def test_an_unknown_executor_is_a_configuration_error(served_app):
 
 
 def served_environment(database_url: str) -> dict[str, str]:
-    """The environment of a process that serves the app from wsgi.py, as `make run` would."""
+    """The environment of a process that serves the app from wsgi.py, as `make run` would.
+
+    No PYTHONPATH: config.py and wsgi.py are importable because they are installed."""
     environ = {
         name: value for name, value in os.environ.items()
         if name not in {"FLASK_RUN_FROM_CLI", "CELERY_BROKER_URL", "CHECK_EXECUTOR",
-                        "WERKZEUG_RUN_MAIN", "FLASK_DEBUG", "APP_ENV"}
+                        "WERKZEUG_RUN_MAIN", "FLASK_DEBUG", "APP_ENV", "PYTHONPATH"}
     }
     environ.update(
         APP_ENV="development", DATABASE_URL=database_url, SECRET_KEY=SUBPROCESS_SECRET_KEY,
         CREDENTIAL_KEYS=TEST_KEYS, OUTBOUND_ALLOWED_NETWORKS="127.0.0.1/32",
-        CHECK_SWEEP_SECONDS="1", PYTHONPATH=str(ROOT),
+        CHECK_SWEEP_SECONDS="1",
     )
     return environ
 

@@ -8,10 +8,6 @@ Without TEST_REDIS_URL these tests skip locally and fail in CI.
 from __future__ import annotations
 
 import logging
-import os
-import shutil
-import signal
-import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -21,33 +17,29 @@ import pytest
 import redis
 from flask import Flask
 
+from tests.conftest import PASSWORD, TEST_KEYS, Client, make_config, signed_in
 from tests.integration.test_background import (
-    BIN,
-    ROOT,
+    SUBPROCESS_SECRET_KEY,
     background_app,
     check_rows,
     fresh,
     good_registry,
     served_environment,
 )
-from tests.support.components import missing
+from tests.support.components import redis_url as reachable_redis
 from tests.support.registries import free_port
+from tests.support.shell import BIN, ROOT, fresh_environment, running
+from webapp import create_app
+from webapp.extensions import db
 from webapp.models import Registry
-from webapp.services import checks
+from webapp.services import accounts, checks
 
 WORKER_TIMEOUT = 20.0  # seconds for a started worker to record a check
 
 
 @pytest.fixture
 def redis_url() -> str:
-    url = os.environ.get("TEST_REDIS_URL")
-    if not url:
-        missing("Redis", "TEST_REDIS_URL is not set")
-    try:
-        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
-    except redis.RedisError as error:
-        missing("Redis", f"cannot reach TEST_REDIS_URL ({type(error).__name__})")
-    return url
+    return reachable_redis()
 
 
 @pytest.fixture
@@ -86,28 +78,15 @@ def worker(database_url: str, redis_url: str, queue: str, tmp_path: Path) -> Ite
     TERM then KILL at teardown, and TERM if pytest itself dies (setpriv --pdeathsig)."""
     environ = served_environment(database_url)
     environ.update(CELERY_BROKER_URL=redis_url, CELERY_QUEUE=queue, CHECK_TIMEOUT_SECONDS="5")
-    setpriv = shutil.which("setpriv")
     command = [
-        *([setpriv, "--pdeathsig", "TERM", "--"] if setpriv else []),
         str(BIN / "celery"), "-A", "webapp.celery_app", "worker", "--pool", "threads",
         "--concurrency", "4", "--beat", "--schedule", str(tmp_path / "beat-schedule"),
         "--hostname", f"{queue}@%h", "--without-gossip", "--without-mingle",
         "--without-heartbeat", "--loglevel", "INFO",
     ]
     log = tmp_path / "worker.log"
-    with log.open("w") as output, subprocess.Popen(
-        command, cwd=ROOT, env=environ, stdout=output, stderr=subprocess.STDOUT,
-        start_new_session=True,
-    ) as process:
-        try:
-            yield log
-        finally:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
+    with running(command, ROOT, environ, log):
+        yield log
 
 
 def wait_for_status(registry_id: uuid.UUID, status: str, log: Path) -> Registry:
@@ -145,3 +124,50 @@ def test_with_the_broker_down_a_request_succeeds_and_the_sweep_runs_it(
     # Beat's sweep, on the worker that still reaches Redis, finds the request and runs it.
     wait_for_status(registry_id, "connected", worker)
     assert [c.trigger for c in check_rows(registry_id)] == ["scheduled"]
+
+
+# --- the deployment as the README documents it ------------------------------------------------
+
+README_WORKER = ["worker", "--pool", "threads", "--concurrency", "32"]  # README.md, "Celery"
+
+
+@pytest.fixture
+def documented_worker(database_url: str, redis_url: str, queue: str, tmp_path: Path):
+    """The README's worker command, as an operator runs it: the installed console script, from a
+    directory that is not the repository, in a fresh environment with no PYTHONPATH."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    environ = fresh_environment(
+        elsewhere, APP_ENV="development", DATABASE_URL=database_url,
+        SECRET_KEY=SUBPROCESS_SECRET_KEY, CREDENTIAL_KEYS=TEST_KEYS, CELERY_BROKER_URL=redis_url,
+        CELERY_QUEUE=queue, OUTBOUND_ALLOWED_NETWORKS="127.0.0.1/32", CHECK_TIMEOUT_SECONDS="5",
+    )
+    log = tmp_path / "documented-worker.log"
+    command = [str(BIN / "celery"), "-A", "webapp.celery_app", *README_WORKER]
+    with running(command, elsewhere, environ, log):
+        yield log
+
+
+def test_the_documented_worker_runs_from_any_directory_a_check_a_web_request_queued(
+    app_on_redis, database_url, redis_url, queue, htpasswd_registry, documented_worker
+):
+    registry_id = good_registry(htpasswd_registry)
+    accounts.create_user("admin@acme.test", PASSWORD, org=accounts.find_org("acme"), role="admin")
+    db.session.commit()
+    # The web process: an app of its own (this test holds app_on_redis's context open).
+    web = create_app(make_config(database_url, CHECK_EXECUTOR="celery", CELERY_BROKER_URL=redis_url,
+                                 CELERY_QUEUE=queue))
+    web.test_client_class = Client
+    admin = signed_in(web, "admin@acme.test")
+    base = "/orgs/acme/settings/infrastructure/container-registry"
+    response = admin.post_form(f"{base}/{registry_id}/check", token_from=f"{base}/")
+    assert response.status_code == 302
+    assert fresh(registry_id).status == "checking"  # queued on Redis, not run by the web
+
+    registry = wait_for_status(registry_id, "connected", documented_worker)
+    [check] = check_rows(registry_id)
+    assert check.trigger == "manual" and check.requested_by_id is not None
+    assert "ModuleNotFoundError" not in documented_worker.read_text()
+    assert registry.lease_until is None
+    with web.app_context():
+        db.engine.dispose()

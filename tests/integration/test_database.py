@@ -8,9 +8,10 @@ from flask_migrate import upgrade
 from sqlalchemy import create_engine, inspect
 
 from tests.conftest import make_config
+from tests.support.factories import registry_row
 from webapp import create_app
 from webapp.extensions import db
-from webapp.services import accounts
+from webapp.services import accounts, credentials
 
 
 def test_migrations_build_the_whole_schema(backend_url):
@@ -24,6 +25,29 @@ def test_migrations_build_the_whole_schema(backend_url):
             diff = compare_metadata(MigrationContext.configure(connection), db.metadata)
         # The migrations and the models agree: nothing left to autogenerate.
         assert diff == []
+        db.engine.dispose()
+
+
+def test_migration_0002_blanks_the_old_fingerprints(backend_url):
+    """A migration has no credential keys: the old, correlating fingerprints are blanked, and
+    `flask keys rotate` or the next replacement computes the new ones."""
+    app = create_app(make_config(backend_url))
+    with app.app_context():
+        upgrade(revision="66ccb3bdbd31")
+        org = accounts.create_org("acme", "Acme", "enterprise")
+        db.session.flush()
+        registry = registry_row(org.id, secret="s3cret", commit=False)
+        db.session.commit()
+        assert registry.secret_fingerprint
+        db.session.rollback()  # end this read; the migration runs on its own connection
+        upgrade(revision="0002_fingerprint_hmac")
+        assert registry.secret_fingerprint is None
+        assert credentials.read_secret(registry) == "s3cret"  # the secret itself is untouched
+        result = app.test_cli_runner().invoke(args=["keys", "rotate"])
+        assert result.exit_code == 0, result.output
+        db.session.rollback()
+        assert registry.secret_fingerprint is not None
+        db.session.remove()
         db.engine.dispose()
 
 

@@ -22,3 +22,17 @@ def missing(what: str, why: str) -> NoReturn:
     if required():
         pytest.fail(message + " (REQUIRE_REAL_COMPONENTS=1, so this is a failure)", pytrace=False)
     pytest.skip(message)
+
+
+def redis_url() -> str:
+    """TEST_REDIS_URL, once it answers; otherwise Redis is missing."""
+    import redis
+
+    url = os.environ.get("TEST_REDIS_URL")
+    if not url:
+        missing("Redis", "TEST_REDIS_URL is not set")
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except redis.RedisError as error:
+        missing("Redis", f"cannot reach TEST_REDIS_URL ({type(error).__name__})")
+    return url

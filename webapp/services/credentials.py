@@ -7,15 +7,18 @@ for the registry's new settings; it never leaves the service), and key rotation.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm.attributes import flag_modified
 
+from ..database import immediate
 from ..extensions import db
 from ..models import Registry, utcnow
-from .vault import CredentialsUnreadable, Sealed, Vault, associated_data
+from .vault import CredentialsUnreadable, Sealed, Vault, associated_data, fingerprint_owner
 
 DEFAULT_PORTS = {"https": 443, "http": 80}
 
@@ -49,8 +52,17 @@ def store_secret(registry: Registry, secret: str, now: datetime | None = None) -
     sealed = box.seal(secret, registry_aad(registry))
     registry.secret_ciphertext = sealed.blob
     registry.secret_key_id = sealed.key_id
-    registry.secret_fingerprint = box.fingerprint(secret)
+    registry.secret_fingerprint = box.fingerprint(sealed.key_id, _owner(registry), secret)
+    # The key id (and the fingerprint made with that key) are written with every ciphertext,
+    # even when they equal what this session loaded: a rotation may have rewritten the row since
+    # (it leaves the version alone), and a ciphertext under the key id of another key is lost.
+    flag_modified(registry, "secret_key_id")
+    flag_modified(registry, "secret_fingerprint")
     registry.secret_replaced_at = now or utcnow()
+
+
+def _owner(registry: Registry) -> bytes:
+    return fingerprint_owner(registry.org_id, registry.id)
 
 
 def read_secret(registry: Registry) -> str:
@@ -65,49 +77,113 @@ def forget_secret(registry: Registry) -> None:
     registry.secret_key_id = None
 
 
+@dataclass(frozen=True)
+class Unreadable:
+    registry_id: object
+    org_slug: str
+    name: str
+
+
 @dataclass
 class RotationReport:
     rotated: int = 0
-    unreadable: int = 0
+    unreadable: list[Unreadable] = field(default_factory=list)
+    # Key id -> secrets still sealed with it when the run ended (not counting the unreadable).
+    on_older_keys: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def complete(self) -> bool:
+        """Nothing needs an older key any more: they can be dropped from CREDENTIAL_KEYS."""
+        return not self.unreadable and not self.on_older_keys
+
+
+# A row rewritten under rotation this many times (a process on an older key ring keeps
+# replacing it) is left for the next run rather than retried for ever.
+MAX_CONFLICTS = 3
 
 
 def rotate_all(batch_size: int = 200) -> RotationReport:
-    """Re-encrypt every secret not yet under the newest key, one committed batch at a time.
+    """Re-encrypt every secret not yet under the newest key, one committed batch at a time,
+    and give every secret its fingerprint; then count what is still on older keys.
 
-    Safe to interrupt and run again: each row is rewritten with a compare-and-set on its old
-    key id, and a Core update leaves the row's version alone, so an admin's open edit form is
-    not made stale by a rotation.
+    Processes still running with an older primary key (a rolling restart) keep writing while
+    this runs, so each row is rewritten with a compare-and-set on the ciphertext it read: a
+    secret replaced meanwhile is never reverted, only read again and re-encrypted. A Core update
+    leaves the row's version alone, so an admin's open edit form is not made stale by a
+    rotation. Safe to interrupt and run again.
     """
     box = vault()
     report = RotationReport()
     skipped: set[object] = set()
-    while True:
-        query = (
-            select(Registry)
-            .where(Registry.secret_ciphertext.is_not(None))
-            .where(Registry.secret_key_id != box.ring.primary_id)
-            .order_by(Registry.id)
-            .limit(batch_size + len(skipped))
-        )
-        rows = [row for row in db.session.scalars(query) if row.id not in skipped][:batch_size]
-        if not rows:
-            break
-        for registry in rows:
-            try:
-                secret = read_secret(registry)
-            except CredentialsUnreadable:
-                skipped.add(registry.id)
-                report.unreadable += 1
-                continue
-            sealed = box.seal(secret, registry_aad(registry))
-            result = db.session.execute(
-                update(Registry)
-                .where(Registry.id == registry.id)
-                .where(Registry.secret_key_id == registry.secret_key_id)
-                .values(secret_ciphertext=sealed.blob, secret_key_id=sealed.key_id)
-                .execution_options(synchronize_session=False)
+    conflicts: Counter[object] = Counter()
+    needs_rotation = or_(
+        Registry.secret_key_id.is_(None),
+        Registry.secret_key_id != box.ring.primary_id,
+        Registry.secret_fingerprint.is_(None),
+    )
+    with immediate():  # SQLite: read and compare-and-set under one write lock
+        while True:
+            query = (
+                select(Registry)
+                .where(Registry.secret_ciphertext.is_not(None), needs_rotation)
+                .order_by(Registry.id)
+                .limit(batch_size + len(skipped))
             )
-            report.rotated += result.rowcount
+            rows = [row for row in db.session.scalars(query) if row.id not in skipped]
+            if not rows:
+                break
+            for registry in rows[:batch_size]:
+                _rotate_one(box, registry, report, skipped, conflicts)
+            db.session.commit()
+            db.session.expire_all()
+        report.on_older_keys = _still_on_older_keys(box, {u.registry_id for u in report.unreadable})
         db.session.commit()
-        db.session.expire_all()
     return report
+
+
+def _rotate_one(
+    box: Vault,
+    registry: Registry,
+    report: RotationReport,
+    skipped: set[object],
+    conflicts: Counter[object],
+) -> None:
+    try:
+        secret = read_secret(registry)
+    except CredentialsUnreadable:
+        skipped.add(registry.id)
+        report.unreadable.append(Unreadable(registry.id, registry.org.slug, registry.name))
+        return
+    sealed = box.seal(secret, registry_aad(registry))
+    fingerprint = box.fingerprint(sealed.key_id, _owner(registry), secret)
+    del secret
+    written = db.session.execute(
+        update(Registry)
+        .where(Registry.id == registry.id)
+        # What was read, not just its key id: a secret replaced since (under any key) stays.
+        .where(Registry.secret_ciphertext == registry.secret_ciphertext)
+        .where(Registry.secret_key_id == registry.secret_key_id)
+        .values(
+            secret_ciphertext=sealed.blob,
+            secret_key_id=sealed.key_id,
+            secret_fingerprint=fingerprint,
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    report.rotated += written
+    if not written:
+        conflicts[registry.id] += 1
+        if conflicts[registry.id] >= MAX_CONFLICTS:
+            skipped.add(registry.id)
+
+
+def _still_on_older_keys(box: Vault, unreadable: set[object]) -> dict[str, int]:
+    query = select(Registry.id, Registry.secret_key_id).where(
+        Registry.secret_ciphertext.is_not(None),
+        or_(Registry.secret_key_id.is_(None), Registry.secret_key_id != box.ring.primary_id),
+    )
+    counts = Counter(
+        key_id or "none" for registry_id, key_id in db.session.execute(query)
+        if registry_id not in unreadable
+    )
+    return dict(sorted(counts.items()))

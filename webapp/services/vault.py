@@ -113,12 +113,13 @@ def associated_data(org_id: int, registry_id: object, host_port: str) -> bytes:
     return f"regcred:v1|{org_id}|{registry_id}|{host_port}".encode()
 
 
+def fingerprint_owner(org_id: int, registry_id: object) -> bytes:
+    return f"{org_id}|{registry_id}".encode()
+
+
 class Vault:
-    def __init__(self, ring: KeyRing, fingerprint_secret: bytes):
+    def __init__(self, ring: KeyRing):
         self.ring = ring
-        self._fingerprint_key = HKDF(
-            algorithm=hashes.SHA256(), length=32, salt=None, info=b"secret-fingerprint:v1"
-        ).derive(fingerprint_secret)
 
     def seal(self, plaintext: str, aad: bytes) -> Sealed:
         key_id = self.ring.primary_id
@@ -136,7 +137,22 @@ class Vault:
         except (InvalidTag, UnicodeDecodeError):
             raise CredentialsUnreadable() from None
 
-    def fingerprint(self, plaintext: str) -> str:
-        """First 8 hex characters of a keyed hash: tells secrets apart, reveals nothing."""
-        digest = hmac.new(self._fingerprint_key, plaintext.encode(), hashlib.sha256)
-        return digest.hexdigest()[:8]
+    def fingerprint(self, key_id: str, owner: bytes, plaintext: str) -> str:
+        """First 8 hex characters of an HMAC over the secret's owner and the secret: tells one
+        registry's secrets apart over time, and correlates nothing across registries or orgs.
+
+        The HMAC key is derived from the credential key that seals the secret (`key_id`), not
+        from SECRET_KEY: a database dump plus SECRET_KEY (which signs sessions and is shared
+        more widely) must not let anyone test guesses of a secret against its fingerprint, and
+        retiring a credential key retires its fingerprint key too. The price: `flask keys
+        rotate` recomputes every fingerprint with the new key, so a fingerprint can change
+        without a replacement (the "replaced at" time shown beside it does not).
+        """
+        key = self.ring.key(key_id)
+        if key is None:
+            raise CredentialsUnreadable()
+        derived = HKDF(
+            algorithm=hashes.SHA256(), length=32, salt=None, info=b"secret-fingerprint:v2"
+        ).derive(key)
+        message = owner + b"\x00" + plaintext.encode()
+        return hmac.new(derived, message, hashlib.sha256).hexdigest()[:8]
