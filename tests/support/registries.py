@@ -49,6 +49,7 @@ __all__ = [
     "live_children",
     "registry_process",
     "start_registry",
+    "track_process",
     "tracked_processes",
 ]
 
@@ -73,7 +74,8 @@ _PROC_LOCK = threading.Lock()
 _PROCESSES: list[subprocess.Popen] = []
 
 
-def _track(proc: subprocess.Popen) -> None:
+def track_process(proc: subprocess.Popen) -> None:
+    """Register a long-running harness process (the session-end check kills any left alive)."""
     with _PROC_LOCK:
         _PROCESSES[:] = [p for p in _PROCESSES if p.poll() is None]
         _PROCESSES.append(proc)
@@ -105,7 +107,7 @@ def live_children(pid: int | None = None) -> list[tuple[int, str]]:
     return found
 
 
-def _pdeathsig_prefix() -> list[str]:
+def pdeathsig_prefix() -> list[str]:
     setpriv = shutil.which("setpriv")
     return [setpriv, "--pdeathsig", "TERM", "--"] if setpriv else []
 
@@ -356,7 +358,7 @@ def start_registry(
             config_path.write_text(json.dumps(_config(directory, port, cert, key, auth), indent=2))
             with open(log_path, "wb") as log:
                 proc = subprocess.Popen(
-                    [*_pdeathsig_prefix(), binary, "serve", str(config_path)],
+                    [*pdeathsig_prefix(), binary, "serve", str(config_path)],
                     stdin=subprocess.DEVNULL,
                     stdout=log,
                     stderr=subprocess.STDOUT,
@@ -364,7 +366,7 @@ def start_registry(
                     cwd=directory,
                     close_fds=True,
                 )
-            _track(proc)
+            track_process(proc)
             url = f"https://127.0.0.1:{port}"
             try:
                 _wait_ready(proc, url, str(ca.cert_path), log_path, timeout)
