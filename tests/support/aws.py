@@ -83,7 +83,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -96,11 +95,14 @@ import requests
 from botocore.config import Config
 
 from tests.support.registries import (
+    HarnessProcess,
+    RegistryStartError,
     RunningRegistry,
     free_port,
     pdeathsig_prefix,
     stop_process,
     track_process,
+    wait_until_answering,
 )
 
 __all__ = [
@@ -351,7 +353,7 @@ def moto_available() -> str | None:
 
 
 @dataclass
-class MotoServer:
+class MotoServer(HarnessProcess):
     """``python -m moto.server`` on 127.0.0.1. ``url``, ``port``, ``pid``, ``running``, ``logs()``."""
 
     url: str
@@ -359,20 +361,6 @@ class MotoServer:
     process: subprocess.Popen = field(repr=False)
     log_path: Path = field(repr=False)
     directory: Path = field(repr=False)
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    @property
-    def running(self) -> bool:
-        return self.process.poll() is None
-
-    def logs(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")
-        except OSError:
-            return ""
 
     def _post(self, path: str, body: str = "") -> dict:
         with requests.Session() as http:
@@ -402,25 +390,6 @@ class MotoServer:
             shutil.rmtree(self.directory, ignore_errors=True)
 
 
-def _wait_for_moto(proc: subprocess.Popen, url: str, log_path: Path, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    with requests.Session() as http:
-        http.trust_env = False
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(
-                    f"moto server exited with {proc.returncode}:\n{log_path.read_text()[-3000:]}"
-                )
-            try:
-                if http.get(f"{url}/moto-api/data.json", timeout=(0.5, 2)).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"moto server did not answer {url} within {timeout:.0f}s")
-            time.sleep(0.05)
-
-
 def start_moto_server(workdir: Path | None = None, timeout: float = 20.0) -> MotoServer:
     """Start moto's server on a free 127.0.0.1 port and wait until it answers."""
     directory = Path(tempfile.mkdtemp(prefix="moto-", dir=workdir))
@@ -441,14 +410,15 @@ def start_moto_server(workdir: Path | None = None, timeout: float = 20.0) -> Mot
             track_process(proc)
             url = f"http://127.0.0.1:{port}"
             try:
-                _wait_for_moto(proc, url, log_path, timeout)
-            except RuntimeError:
+                wait_until_answering(proc, f"{url}/moto-api/data.json", log_path, timeout,
+                                     what="moto server")
+            except RegistryStartError:
                 stop_process(proc)
                 if "Address already in use" in log_path.read_text(errors="replace"):
                     continue
                 raise
             return MotoServer(url, port, proc, log_path, directory)
-        raise RuntimeError("moto server: could not bind a free port")
+        raise RegistryStartError("moto server: could not bind a free port")
     except BaseException:
         shutil.rmtree(directory, ignore_errors=True)
         raise
