@@ -43,13 +43,16 @@ from tests.support.token_server import TokenServer
 __all__ = [
     "DEFAULT_PASSWORD",
     "DEFAULT_USER",
+    "HarnessProcess",
     "REGISTRY_BINARY",
     "RegistryStartError",
     "RunningRegistry",
     "live_children",
     "registry_process",
     "start_registry",
+    "track_process",
     "tracked_processes",
+    "wait_until_answering",
 ]
 
 REGISTRY_BINARY = "/usr/bin/docker-registry"
@@ -73,7 +76,8 @@ _PROC_LOCK = threading.Lock()
 _PROCESSES: list[subprocess.Popen] = []
 
 
-def _track(proc: subprocess.Popen) -> None:
+def track_process(proc: subprocess.Popen) -> None:
+    """Register a long-running harness process (the session-end check kills any left alive)."""
     with _PROC_LOCK:
         _PROCESSES[:] = [p for p in _PROCESSES if p.poll() is None]
         _PROCESSES.append(proc)
@@ -105,7 +109,7 @@ def live_children(pid: int | None = None) -> list[tuple[int, str]]:
     return found
 
 
-def _pdeathsig_prefix() -> list[str]:
+def pdeathsig_prefix() -> list[str]:
     setpriv = shutil.which("setpriv")
     return [setpriv, "--pdeathsig", "TERM", "--"] if setpriv else []
 
@@ -149,13 +153,34 @@ def make_htpasswd_line(username: str, password: str) -> str:
     return lines[0]
 
 
+class HarnessProcess:
+    """``pid``, ``running`` and ``logs()`` of a harness server with ``process`` and ``log_path``."""
+
+    process: subprocess.Popen
+    log_path: Path
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    @property
+    def running(self) -> bool:
+        return self.process.poll() is None
+
+    def logs(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+
 # ---------------------------------------------------------------------------------------------
 # The registry
 # ---------------------------------------------------------------------------------------------
 
 
 @dataclass
-class RunningRegistry:
+class RunningRegistry(HarnessProcess):
     """A live ``docker-registry``. See the module docstring."""
 
     url: str  # "https://127.0.0.1:PORT"
@@ -181,22 +206,8 @@ class RunningRegistry:
         return str(self.ca.cert_path)
 
     @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    @property
     def port(self) -> int:
         return int(self.host_port.rsplit(":", 1)[1])
-
-    @property
-    def running(self) -> bool:
-        return self.process.poll() is None
-
-    def logs(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")
-        except OSError:
-            return ""
 
     def add_user(
         self, username: str, password: str, actions: Iterable[str] = ("pull", "push")
@@ -258,9 +269,18 @@ def _config(directory: Path, port: int, cert: Path, key: Path, auth: dict | None
     return config
 
 
-def _wait_ready(
-    proc: subprocess.Popen, url: str, ca_file: str, log_path: Path, timeout: float
+def wait_until_answering(
+    proc: subprocess.Popen,
+    probe_url: str,
+    log_path: Path,
+    timeout: float,
+    *,
+    what: str,
+    verify: str | bool = True,
+    statuses: tuple[int, ...] = (200,),
 ) -> None:
+    """Poll ``probe_url`` until it answers one of ``statuses``; ``RegistryStartError`` (with the
+    server's output) if ``proc`` exits first or ``timeout`` passes."""
     deadline = time.monotonic() + timeout
     last_error = "no attempt"
     with requests.Session() as session:
@@ -268,24 +288,24 @@ def _wait_ready(
         while True:
             if proc.poll() is not None:
                 raise RegistryStartError(
-                    f"docker-registry exited with {proc.returncode} before answering {url}/v2/.\n"
-                    f"--- registry output ---\n{_tail(log_path)}"
+                    f"{what} exited with {proc.returncode} before answering {probe_url}.\n"
+                    f"--- {what} output ---\n{_tail(log_path)}"
                 )
             try:
                 response = session.get(
-                    f"{url}/v2/", verify=ca_file, timeout=(1, 2), allow_redirects=False
+                    probe_url, verify=verify, timeout=(1, 2), allow_redirects=False
                 )
                 response.close()
-                if response.status_code in (200, 401):
+                if response.status_code in statuses:
                     return
                 last_error = f"HTTP {response.status_code}"
             except requests.RequestException as exc:
                 last_error = f"{type(exc).__name__}: {exc}"
             if time.monotonic() > deadline:
                 raise RegistryStartError(
-                    f"docker-registry did not answer {url}/v2/ within {timeout:.0f}s "
+                    f"{what} did not answer {probe_url} within {timeout:.0f}s "
                     f"(last: {last_error}).\n"
-                    f"--- registry output ---\n{_tail(log_path)}"
+                    f"--- {what} output ---\n{_tail(log_path)}"
                 )
             time.sleep(0.05)
 
@@ -356,7 +376,7 @@ def start_registry(
             config_path.write_text(json.dumps(_config(directory, port, cert, key, auth), indent=2))
             with open(log_path, "wb") as log:
                 proc = subprocess.Popen(
-                    [*_pdeathsig_prefix(), binary, "serve", str(config_path)],
+                    [*pdeathsig_prefix(), binary, "serve", str(config_path)],
                     stdin=subprocess.DEVNULL,
                     stdout=log,
                     stderr=subprocess.STDOUT,
@@ -364,10 +384,13 @@ def start_registry(
                     cwd=directory,
                     close_fds=True,
                 )
-            _track(proc)
+            track_process(proc)
             url = f"https://127.0.0.1:{port}"
             try:
-                _wait_ready(proc, url, str(ca.cert_path), log_path, timeout)
+                wait_until_answering(
+                    proc, f"{url}/v2/", log_path, timeout, what="docker-registry",
+                    verify=str(ca.cert_path), statuses=(200, 401),
+                )
             except RegistryStartError as exc:
                 stop_process(proc)
                 last_error = exc

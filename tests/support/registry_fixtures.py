@@ -137,6 +137,86 @@ Fixtures
 
 Every ``HTTPSServer`` has ``url``, ``host_port``, ``port``, ``ca_pem``, ``ca_file``, ``requests``,
 ``count``, ``running``. Fake tokens are opaque strings, valid 300 s.
+
+AWS (ECR) fixtures — plugin ``tests.support.aws_fixtures``; facts in ``tests/support/aws.py``
+=============================================================================================
+
+boto3 is pointed at an emulator through its standard environment only, so code under test should
+build clients with NO ``endpoint_url`` and an explicit ``region_name``; every AWS request of a test
+goes to 127.0.0.1.
+
+``aws_env`` (function) — ``tests.support.aws.AwsEnv``, boto3 isolated and pointed at moto:
+    every ``AWS_*`` and proxy variable of the machine removed; ``AWS_CONFIG_FILE`` /
+    ``AWS_SHARED_CREDENTIALS_FILE`` = empty temp files (``.config_file``, ``.credentials_file``);
+    ``AWS_EC2_METADATA_DISABLED=true``; the platform's dummy identity in ``AWS_ACCESS_KEY_ID`` /
+    ``AWS_SECRET_ACCESS_KEY`` and its ARN in ``AWS_PLATFORM_ROLE_ARN`` (``.platform``, an
+    ``AccessKey`` = ``aws.PLATFORM_KEY``: ``access_key_id``, ``secret_access_key``, ``arn``
+    ``arn:aws:iam::111122223333:role/registry-connect-platform``, ``account``,
+    ``client_kwargs()``); ``AWS_ENDPOINT_URL`` = moto (``.endpoint_url``); NO region variable
+    (``.region`` "eu-west-1" is only the default of ``.client()``); boto3's cached default session
+    dropped. Methods: ``point_at(url, service=None)`` (``AWS_ENDPOINT_URL`` or
+    ``AWS_ENDPOINT_URL_<SERVICE>``), ``trust_ca(path)`` (``AWS_CA_BUNDLE``),
+    ``drop_platform_credentials()``, ``client(service, key=None, region=None, config=FAST)`` (``key``
+    an ``AccessKey``, else the default chain = the platform; ``FAST`` = one attempt, short
+    timeouts; ``config=None`` = botocore's retries).
+``moto_server`` (session) — ``tests.support.aws.MotoServer`` (``python -m moto.server -H 127.0.0.1``
+    on a free port): ``url`` (``http://127.0.0.1:PORT``), ``port``, ``pid``, ``running``,
+    ``logs()``, ``reset()`` (``aws_env`` calls it first), ``enforce_iam()`` (context manager:
+    moto's partial IAM checks). Missing ``moto[server]`` → ``components.missing()``. moto mints
+    ``AWS`` / ``<registryId>-auth-token``, ``expiresAt`` 2015-01-01, and checks no key, signature,
+    trust policy or ExternalId.
+``fake_aws`` (function) — ``tests.support.fake_aws.FakeAWS`` (an ``HTTPSServer``; STS + ECR at one
+    URL), with the environment of ``aws_env`` but ``AWS_ENDPOINT_URL`` = the fake and
+    ``AWS_CA_BUNDLE`` = the session CA (``.env`` is that ``AwsEnv``). Requested together with
+    ``aws_env``, both share one ``AwsEnv`` and the fake holds ``AWS_ENDPOINT_URL``: route a
+    service back with ``env.point_at(moto_server.url, service="sts")``.
+    Identities: ``.platform`` (``PLATFORM_KEY``; may assume roles, has NO ECR permission),
+    ``.customer_key`` (an ``AccessKey`` of ``arn:aws:iam::444455556666:user/ecr-pull``, with ECR
+    permission: the access-key-pair mode), ``.customer_role`` (``Role``: ``arn``
+    ``arn:aws:iam::444455556666:role/registry-connect-pull``, ``external_id``
+    ``fake_aws.EXTERNAL_ID``, ``trusted`` (the platform), ``max_session_duration`` 3600, with
+    ECR permission; mutable). ``add_access_key(key=None, *, account=, user=, ecr_allowed=True)``,
+    ``remove_access_key(key)``, ``add_role(arn, *, external_id=EXTERNAL_ID, trusted=None,
+    ecr_allowed=True, max_session_duration=3600)`` (put the feature's generated external ID
+    here), ``allow_ecr(arn, allowed=True)``, ``expire_temporary_credentials()``.
+    What it checks by itself, as AWS does: signing region among botocore's regions (else STS
+    ``SignatureDoesNotMatch`` / ECR ``InvalidSignatureException`` "Credential should be scoped to
+    a valid region, not '…'"), unknown or deleted key → ``InvalidClientTokenId`` /
+    ``UnrecognizedClientException`` (also a temporary key without its session token), expired
+    temporary credentials → ``ExpiredToken`` / ``ExpiredTokenException``, the SigV4 signature →
+    ``SignatureDoesNotMatch`` / ``InvalidSignatureException``; ``AssumeRole``: unknown role,
+    untrusted caller, wrong or missing ExternalId → ``AccessDenied`` (403), ``DurationSeconds`` over
+    the role's maximum → ``ValidationError``; ``GetAuthorizationToken``: no ECR permission →
+    ``AccessDeniedException``, a registry ID that is not 12 digits → ``InvalidParameterException``.
+    Scripting: ``refuse(action, code, *, times=None, message=None)`` (``action`` "AssumeRole",
+    "GetCallerIdentity" or "GetAuthorizationToken"; ``code`` any key of ``fake_aws.STS_ERRORS`` /
+    ``ECR_ERRORS``, which hold each code's HTTP status and AWS's message; refusals queue up in
+    order, ``times=None`` = until ``clear_refusals()``; a one-off ``ThrottlingException`` /
+    ``ServerException`` is retried away by botocore's default config); ``delay(action, seconds)``;
+    ``script_ecr(password=None, expires_at=None, expires_in=None)`` (a fixed password instead of
+    a fresh realistic ~1.8 KB one per call; ``expiresAt`` absolute (aware datetime) or
+    ``expires_in`` from each call, e.g. ``timedelta(minutes=5)`` to test renewal; default 12 h;
+    no argument = defaults again); ``regions`` (frozenset) may be narrowed.
+    Records: ``.calls`` (``CallLog`` of ``AwsCall``: ``service``, ``action``, ``region``,
+    ``access_key_id``, ``sent_session_token``, ``params``, ``status``, ``error_code``, ``ok``,
+    ``role_arn``, ``role_session_name``, ``external_id``, ``duration_seconds``, ``registry_ids``;
+    ``matching(action=, service=, ok=)``, ``mark()``/``since()``) — never a secret key, session
+    token, signature or Authorization header; ``.requests`` (the usual ``RequestLog``, without
+    ``Authorization`` / ``X-Amz-Security-Token``); ``.sessions_issued`` (``IssuedSession``:
+    ``access_key_id``, ``role_arn``, ``session_name``, ``arn``, ``expires_at``);
+    ``.tokens_issued`` / ``.last_token`` (``IssuedToken``: ``username`` "AWS", ``password``,
+    ``authorization_token``, ``expires_at``, ``registry_ids``, ``region``, ``proxy_endpoints``,
+    ``access_key_id``).
+``aws_unreachable_url`` (function) — ``http://127.0.0.1:PORT`` that refuses connections (boto3:
+    ``EndpointConnectionError``, what a region without an endpoint gives), e.g.
+    ``env.point_at(aws_unreachable_url, service="ecr")``.
+
+Registry end: ``aws.decode_authorization_token(token) -> ("AWS", password)``;
+``aws.enroll_ecr_password(htpasswd_registry, password)`` makes the session's htpasswd registry
+accept ``AWS`` / password (replacing the previous ECR password). It enrolls the first 72 bytes
+(bcrypt), so compare a handed-out password with ``fake_aws.last_token.password`` in full too.
+``aws.loopback_only()`` (context manager) records every connect and lookup and refuses any that
+is not loopback: assert ``attempts.outside_loopback == []``.
 """
 
 from __future__ import annotations

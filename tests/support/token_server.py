@@ -57,7 +57,8 @@ __all__ = [
 # Shared HTTPS plumbing (also used by tests.support.fake_providers)
 # ---------------------------------------------------------------------------------------------
 
-_SECRET_HEADERS = {"authorization", "proxy-authorization", "cookie"}
+# Never recorded. X-Amz-Security-Token is the session token of temporary AWS credentials.
+_SECRET_HEADERS = {"authorization", "proxy-authorization", "cookie", "x-amz-security-token"}
 
 
 @dataclass(frozen=True)
@@ -147,6 +148,9 @@ class Request:
     authorization: str | None = field(repr=False)
     body: bytes = field(repr=False, default=b"")
     server: HTTPSServer | None = field(repr=False, default=None)
+    # The secret headers other than Authorization (lower-cased), for a fake that must check them
+    # (e.g. a SigV4 signature covers X-Amz-Security-Token). Use them, never log them.
+    secret_headers: dict[str, str] = field(repr=False, default_factory=dict)
 
     def param(self, name: str) -> str | None:
         values = self.query.get(name)
@@ -223,6 +227,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         headers = {
             k.lower(): v for k, v in self.headers.items() if k.lower() not in _SECRET_HEADERS
         }
+        secret_headers = {
+            k.lower(): v
+            for k, v in self.headers.items()
+            if k.lower() in _SECRET_HEADERS and k.lower() != "authorization"
+        }
         query = parse_qs(split.query, keep_blank_values=True)
         owner.requests.append(
             RecordedRequest(
@@ -234,7 +243,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 time=time.time(),
             )
         )
-        request = Request(self.command, split.path, query, headers, authorization, body, owner)
+        request = Request(
+            self.command, split.path, query, headers, authorization, body, owner, secret_headers
+        )
         try:
             response = owner.app(request)
         except Exception as exc:  # a bug in a fake must be visible, not a hung client
