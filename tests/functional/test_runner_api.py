@@ -90,6 +90,9 @@ def test_hands_out_credentials_of_the_matching_registry(app, client, acme, token
 @pytest.mark.parametrize("kind, host, namespace, image, key", [
     ("docker_hub", "docker.io", "library", "ubuntu", "https://index.docker.io/v1/"),
     ("docker_hub", "docker.io", "acme", "index.docker.io/acme/tool", "https://index.docker.io/v1/"),
+    # Docker Hub's API host is Docker Hub (it used to match no registry: 404).
+    ("docker_hub", "docker.io", "acme", "registry-1.docker.io/acme/tool",
+     "https://index.docker.io/v1/"),
     ("docker_registry", "registry.example.com:5000", "", "registry.example.com:5000/a/b:1",
      "registry.example.com:5000"),
     ("docker_registry", "[::1]:5000", "team", "[::1]:5000/team/app", "[::1]:5000"),
