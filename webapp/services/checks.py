@@ -129,7 +129,8 @@ def request_check(
 
     Marks the registry due and `checking` and claims it, COMMITS, and only then hands it to the
     executor: a worker must never look for a row that is not committed yet. If the hand-off
-    fails, `check_requested_at` stays set and the sweep runs the check later.
+    fails, `check_requested_at` stays set and the sweep runs the check later, with the trigger
+    and the requester stored beside it.
     """
     if trigger not in CHECK_TRIGGERS:
         raise ValueError(f"unknown check trigger {trigger!r}")
@@ -143,6 +144,8 @@ def request_check(
             .where(Registry.id == registry_id, Registry.state != "removed", lease_free(now))
             .values(
                 check_requested_at=now,
+                check_trigger=trigger,
+                check_requested_by_id=requested_by_id,
                 next_check_at=now,
                 status=str(Status.CHECKING),
                 lease_until=lease,
@@ -294,6 +297,8 @@ def record(
             "lease_until": None,
             "check_stage": None,
             "check_requested_at": None,
+            "check_trigger": None,
+            "check_requested_by_id": None,
             "consecutive_failures": failures,
             "expires_at": result.expires_at,
         }
