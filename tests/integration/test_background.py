@@ -205,14 +205,16 @@ class SpyExecutor:
 
 def test_request_check_commits_before_handing_off(inline_app, htpasswd_registry):
     registry_id = good_registry(htpasswd_registry, status_reason="old")
+    helper = accounts.create_user("help@platform.test", "correct horse battery", support=True)
+    db.session.commit()
     spy = SpyExecutor(inline_app.config["SQLALCHEMY_DATABASE_URI"])
     inline_app.extensions["checks_executor"] = spy
     try:
-        assert checks.request_check(registry_id, "support", 7) is True
+        assert checks.request_check(registry_id, "support", helper.id) is True
     finally:
         spy.engine.dispose()
     [(trigger, by, lease, status, lease_until, requested_at)] = spy.seen
-    assert (trigger, by, status) == ("support", 7, "checking")
+    assert (trigger, by, status) == ("support", helper.id, "checking")
     assert lease_until == lease and requested_at is not None
     with pytest.raises(ValueError, match="unknown check trigger"):
         checks.request_check(registry_id, "cron")

@@ -25,7 +25,7 @@ from sqlalchemy import ColumnElement, delete, or_, select, update
 
 from ..database import immediate
 from ..extensions import db
-from ..models import CHECK_TRIGGERS, ConnectivityCheck, Registry, User, utcnow
+from ..models import CHECK_TRIGGERS, ConnectivityCheck, Registry, utcnow
 from ..registry_client import statuses
 from ..registry_client.address import parse_registry_url
 from ..registry_client.check import CheckResult, CheckTarget, run_check
@@ -336,7 +336,8 @@ def record(
                 org=registry.org_id,
                 target=("registry", str(registry.id), registry.name),
                 details={"trigger": trigger, "from": previous, "to": str(result.status)},
-                actor=_actor(requested_by_id),
+                # The person who asked, even when a worker ran the check.
+                actor=audit.Actor.requested_by(requested_by_id),
             )
         if registry.state == "draft" and trigger == "connect" and result.status in HEALTHY:
             # The wizard's registry goes live once its check passed, as it was checked.
@@ -377,12 +378,6 @@ def _previous_status(registry: Registry) -> str | None:
         .order_by(ConnectivityCheck.id.desc())
         .limit(1)
     )
-
-
-def _actor(requested_by_id: int | None) -> audit.Actor:
-    """Who the audit log names: the person who asked, even when a worker ran the check."""
-    user = db.session.get(User, requested_by_id) if requested_by_id is not None else None
-    return audit.Actor.of_user(user) if user is not None else audit.Actor.system()
 
 
 def _trim_history(registry_id: uuid.UUID) -> None:

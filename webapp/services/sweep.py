@@ -41,7 +41,7 @@ class SweepReport:
     drafts_deleted: int = 0
     claimed: int = 0
     running: list[Future[str | None]] = field(default_factory=list)
-    pull_checks: list[Future[str | None]] = field(default_factory=list)
+    pull_checks: list[Future[int]] = field(default_factory=list)
 
     def wait(self, timeout: float | None = None) -> Counter[str]:
         """Wait for the checks running here; count their outcomes ("skipped": another worker
