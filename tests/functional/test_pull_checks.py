@@ -92,8 +92,13 @@ def test_without_javascript_the_page_says_so_and_links_to_itself(app, client, ho
     [tid] = tools(app, client, 1)
     response = check(client, tid)
     assert response.status_code == 303 and response.headers["Location"] == f"{PAGE}#tool-{tid}"
-    row = row_of(client.get(PAGE).get_data(as_text=True), tid)
-    assert "Checking pull…" in row and f'href="{PAGE}#tool-{tid}">Refresh</a>' in row
+    page = client.get(PAGE).get_data(as_text=True)
+    row = row_of(page, tid)
+    assert "Checking pull…" in row and f'href="{PAGE}?refresh={tid}#tool-{tid}">Refresh</a>' in row
+    assert re.search(rf'<noscript><meta http-equiv="refresh" content="3; url={PAGE}'
+                     rf'\?refresh=\d+#tool-{tid}"></noscript>', page)
+    holding.run_one(app)
+    assert "http-equiv" not in client.get(PAGE).get_data(as_text=True)  # done: no more reloads
 
 
 def test_at_most_the_org_slots_run_and_the_rest_queue(app, client, holding):

@@ -13,6 +13,7 @@ to itself.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from flask import abort, current_app, redirect, render_template, request, url_for
@@ -61,7 +62,18 @@ def _helpers() -> dict[str, Any]:
 
 def _section(form: ToolAddForm, highlight: int | None = None) -> dict[str, Any]:
     org = current_org()
-    return {"form": form, "routes": tools.routes(org, tools.all_tools(org)), "highlight": highlight}
+    routes = tools.routes(org, tools.all_tools(org))
+    return {"form": form, "routes": routes, "highlight": highlight, "reload": _reload_url(routes)}
+
+
+def _reload_url(routes: list[tools.ToolRoute]) -> str | None:
+    """Where the page reloads itself to without JavaScript while a pull check someone asked for
+    is pending (None: nothing pending). The query changes every second, because a refresh to the
+    page's own URL with a #fragment only scrolls."""
+    pending = next((route.tool.id for route in routes if pull_checks.state(route.tool)), None)
+    if pending is None:
+        return None
+    return url_for(".index", refresh=int(time.time()), _anchor=f"tool-{pending}")
 
 
 def _tool_or_404(tool_id: int) -> PrivateTool:
