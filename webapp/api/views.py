@@ -19,7 +19,7 @@ from flask_limiter import RateLimitExceeded
 from werkzeug.exceptions import HTTPException
 
 from ..extensions import client_address, csrf, db, limiter
-from ..requests_setup import reads_first
+from ..requests_setup import is_api_request, reads_first
 from ..services import runner_tokens
 from ..services.pull_credentials import HandOffRefused, hand_off
 from . import bp
@@ -140,7 +140,7 @@ def _unexpected(error: Exception) -> Response:
 def _json_routing_errors() -> Response | None:
     """A URL under /api/ that matches no route (404) or not with this method (405)."""
     error = request.routing_exception
-    if not request.path.startswith("/api/") or not isinstance(error, HTTPException):
+    if not is_api_request() or not isinstance(error, HTTPException):
         return None
     if (error.code or 0) < 400:
         return None
