@@ -87,6 +87,20 @@ def record(
     return event
 
 
+def record_now(action: str, **kwargs: Any) -> None:
+    """Record an event in a write transaction of its own, committed at once.
+
+    For a request that only reads but leaves a trace (a support look). Written inside the
+    request's read transaction, the row would turn it into a writer half-way, which SQLite
+    refuses at once ("database is locked") whenever another writer committed meanwhile, however
+    long the busy timeout: so the read transaction ends first, and the write waits its turn.
+    """
+    db.session.commit()
+    with immediate():
+        record(action, **kwargs)
+        db.session.commit()
+
+
 class _Counts:
     """Repeats of counted events (runner hand-offs) waiting to be added to their rows.
 
