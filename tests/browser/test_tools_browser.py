@@ -8,6 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.test_actions_browser import open_menu, settled
+from tests.browser.test_actions_browser import sign_in as sign_in_to_registries
 from tests.support.browser import axe_violations, screenshot
 from tests.support.factories import registry_row
 from webapp.extensions import db
@@ -40,11 +41,7 @@ def server(make_live_server, misc_servers):
 
 
 def sign_in(page, server):
-    page.goto(server.url + "/login")
-    page.get_by_label("Email").fill("admin@acme.test")
-    page.get_by_label("Password").fill("correct horse battery")
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/container-registry/")
+    sign_in_to_registries(page, server)
     page.goto(server.url + TOOLS)
 
 

@@ -208,3 +208,31 @@ def test_the_running_badge_has_its_spinner_and_label(app, client, holding):
     row = check(client, tid, headers=HX).get_data(as_text=True)
     assert re.search(r'<span class="badge badge--pending"><span class="spinner"[^>]*></span>'
                      r"Checking pull…</span>", row)
+
+
+def test_clicks_at_the_same_instant_never_take_more_than_the_slots(backend_app):
+    """On SQLite and PostgreSQL: the org row's lock makes the count and the claim one step."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    backend_app.extensions["checks_executor"] = holding = HoldingExecutor()
+    with backend_app.app_context():
+        org = accounts.create_org("acme", "Acme", "enterprise")
+        db.session.flush()
+        for n in range(8):
+            db.session.add(PrivateTool(org_id=org.id, name=f"t{n}", name_key=f"t{n}",
+                                       image=NOWHERE.format(n)))
+        db.session.commit()
+        ids = [t.id for t in db.session.scalars(select(PrivateTool))]
+    barrier = threading.Barrier(len(ids))
+
+    def click(tool_id: int) -> None:
+        with backend_app.app_context():
+            tool = db.session.get(PrivateTool, tool_id)
+            barrier.wait()
+            pull_checks.request(tool, None)
+
+    with ThreadPoolExecutor(len(ids)) as pool:
+        list(pool.map(click, ids))
+    assert len(holding.pulls) == 4
+    assert len(leased(backend_app)) == 4

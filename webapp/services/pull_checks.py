@@ -155,30 +155,30 @@ def _claim(org_id: int, now: datetime, lease: datetime, at_most: int) -> list[in
         free = min(at_most, slots() - (running or 0))
         claimed: list[int] = []
         if free > 0:
-            claimed = list(
-                db.session.scalars(
-                    select(PrivateTool.id)
-                    .where(
-                        PrivateTool.org_id == org_id,
-                        PrivateTool.pull_requested_at.is_not(None),
-                        _lease_free(now),
-                    )
-                    # What people asked for first, then the oldest request.
-                    .order_by(
-                        PrivateTool.pull_trigger != "manual",
-                        PrivateTool.pull_requested_at,
-                        PrivateTool.id,
-                    )
-                    .limit(free)
+            queued = (
+                select(PrivateTool.id)
+                .where(
+                    PrivateTool.org_id == org_id,
+                    PrivateTool.pull_requested_at.is_not(None),
+                    _lease_free(now),
                 )
+                # What people asked for first, then the oldest request.
+                .order_by(
+                    PrivateTool.pull_trigger != "manual",
+                    PrivateTool.pull_requested_at,
+                    PrivateTool.id,
+                )
+                .limit(free)
             )
-        if claimed:
-            db.session.execute(
+            # The lease is tested again on the row: a tool is never claimed twice, lock or not.
+            claim = (
                 update(PrivateTool)
-                .where(PrivateTool.id.in_(claimed))
+                .where(PrivateTool.id.in_(queued.scalar_subquery()), _lease_free(now))
                 .values(pull_lease_until=lease)
+                .returning(PrivateTool.id)
                 .execution_options(synchronize_session=False)
             )
+            claimed = list(db.session.scalars(claim))
         db.session.commit()
     return claimed
 
