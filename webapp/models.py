@@ -33,7 +33,6 @@ from .extensions import db
 PLANS = ("free", "team", "enterprise")
 ROLES = ("admin", "member")
 CHECK_TRIGGERS = ("connect", "manual", "scheduled", "support")
-PULL_CHECK_TRIGGERS = ("manual", "scheduled")
 
 
 def utcnow() -> datetime:
