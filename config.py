@@ -48,6 +48,8 @@ class BaseConfig:
     RUNNER_API_FAILURES_PER_ADDRESS = "30 per minute"
     CHECK_REQUESTS_PER_USER = "30 per minute"
     CHECK_REQUESTS_PER_ORG = "120 per minute"
+    TOOL_ADDS_PER_USER = "30 per minute"
+    TOOL_ADDS_PER_ORG = "120 per minute"
 
     PROXY_FIX_HOPS = 0
 
@@ -58,6 +60,8 @@ class BaseConfig:
     CHECK_INTERVAL_SECONDS = 900
     CHECK_TIMEOUT_SECONDS = 10.0
     CHECK_CONCURRENCY = 32
+    # Pull checks of private tools one org may run at once; the rest wait their turn.
+    PULL_CHECKS_PER_ORG = 4
     # Where checks run: "inline", "threads" or "celery"; unset: celery with a broker, else threads.
     CHECK_EXECUTOR: str | None = None
     # How often the sweep runs (the scheduler thread, or Celery beat), give or take a quarter.
@@ -153,6 +157,8 @@ _STRINGS = (
     "RUNNER_API_FAILURES_PER_ADDRESS",
     "CHECK_REQUESTS_PER_USER",
     "CHECK_REQUESTS_PER_ORG",
+    "TOOL_ADDS_PER_USER",
+    "TOOL_ADDS_PER_ORG",
     "LOGIN_FAILURES_PER_ACCOUNT",
     "LOGIN_FAILURES_PER_ADDRESS",
 )
@@ -160,6 +166,7 @@ _BOOLEANS = ("ALLOW_INSECURE_REGISTRIES", "RATELIMIT_ENABLED")
 _INTEGERS = (
     "CHECK_INTERVAL_SECONDS",
     "CHECK_CONCURRENCY",
+    "PULL_CHECKS_PER_ORG",
     "CHECK_SWEEP_SECONDS",
     "PROXY_FIX_HOPS",
 )

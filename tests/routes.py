@@ -14,9 +14,11 @@ SAMPLE_VALUES = {"slug": "acme", "id": str(uuid.uuid4()), "registry_id": str(uui
 CSRF_EXEMPT_ENDPOINTS = {"api.pull_credentials"}
 
 
-def all_routes(prefix: str = "/", methods: set[str] | None = None):
-    """(method, path, endpoint) for every rule under `prefix`."""
+def all_routes(prefix: str = "/", methods: set[str] | None = None,
+               values: dict[str, str] | None = None):
+    """(method, path, endpoint) for every rule under `prefix`; `values` overrides samples."""
     app = create_app(make_config("sqlite://"))
+    samples = {**SAMPLE_VALUES, **(values or {})}
     routes = []
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith(prefix):
@@ -24,7 +26,7 @@ def all_routes(prefix: str = "/", methods: set[str] | None = None):
         path = rule.rule
         for name in rule.arguments:
             for converter in ("", "uuid:", "int:", "path:"):
-                path = path.replace(f"<{converter}{name}>", SAMPLE_VALUES[name])
+                path = path.replace(f"<{converter}{name}>", samples[name])
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             if methods is None or method in methods:
                 routes.append((method, path, rule.endpoint))

@@ -4,8 +4,9 @@
     celery -A webapp.celery_app beat
 
 A check is network I/O, so workers use threads. Tasks take ids and run inside an app context,
-through the same `check_registry` the thread pool runs; the lease travels as the task's last
-argument, so a task that waited past it cannot run beside the worker that took over.
+through the same `check_registry` (and `pull_checks.run` for a private tool's pull check) the
+thread pool runs; the lease travels as the task's last argument, so a task that waited past it
+cannot run beside the worker that took over.
 
 `celery -A webapp.celery_app` looks for an attribute `app`, then `celery`: `celery` is built on
 first access (module `__getattr__`), with `create_app()` from the environment. Importing this
@@ -19,9 +20,10 @@ from datetime import datetime
 from celery import Celery, Task
 from flask import Flask
 
-from .services import checks, sweep
+from .services import checks, pull_checks, sweep
 
 CHECK_TASK = "webapp.check_registry"
+PULL_CHECK_TASK = "webapp.check_pull"
 SWEEP_TASK = "webapp.sweep"
 
 
@@ -49,6 +51,7 @@ def make_celery(app: Flask) -> Celery:
         },
     )
     celery.task(name=CHECK_TASK)(_check)
+    celery.task(name=PULL_CHECK_TASK)(_check_pull)
     celery.task(name=SWEEP_TASK)(_sweep)
     app.extensions["celery"] = celery
     return celery
@@ -60,6 +63,10 @@ def _check(
     held = datetime.fromisoformat(lease) if lease else None
     check = checks.check_registry(registry_id, trigger, requested_by_id, lease=held)
     return check.outcome if check is not None else None
+
+
+def _check_pull(org_id: int, tool_id: int, lease: str) -> int:
+    return pull_checks.run(org_id, tool_id, datetime.fromisoformat(lease))
 
 
 def _sweep() -> dict[str, int]:

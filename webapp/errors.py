@@ -24,6 +24,10 @@ MESSAGES = {
         "This changed since you opened it — reload the page and try again.",
     ),
     413: ("Too large", "What you sent is larger than we accept."),
+    415: (
+        "Not a form",
+        "This address takes web forms only: send the form from its page.",
+    ),
     422: ("Check the form", "Some of what you entered needs fixing."),
     429: ("Too many attempts", "Too many attempts. Wait a moment, then try again."),
     500: ("Something went wrong", "Something went wrong on our side. It has been logged."),

@@ -4,7 +4,8 @@ Executors (`CHECK_EXECUTOR`): `inline` runs the check before `submit` returns (t
 are deterministic); `threads` runs it on a bounded pool in this process (`CHECK_CONCURRENCY`),
 the embedded default; `celery` publishes it to workers (the default when `CELERY_BROKER_URL` is
 set). Every job takes ids, never ORM objects, and opens its own app context, so its session and
-connection are its own (the Flask Celery pattern).
+connection are its own (the Flask Celery pattern). Two kinds of job: a registry's connectivity
+check (`submit`) and a private tool's pull check (`submit_pull`, see services/pull_checks.py).
 
 `create_app` starts nothing. `wsgi.py` calls `start_scheduler`, which starts one daemon thread
 per process only where the app is served: gunicorn or `flask run`, never another `flask`
@@ -31,7 +32,7 @@ from werkzeug.serving import is_running_from_reloader
 from config import ConfigError
 
 from .extensions import db
-from .services import checks, sweep
+from .services import checks, pull_checks, sweep
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,12 @@ class Executor(Protocol):
         """Run one check: a future of its outcome (None: another worker had it) when it runs in
         this process; None when it went to another process, or joined a check of the same
         registry already waiting here. Never raises for a failed hand-off."""
+        ...
+
+    def submit_pull(self, org_id: int, tool_id: int, lease: datetime) -> Future[int] | None:
+        """Run the pull check of a tool claimed with `lease` (then the org's next queued ones):
+        a future of how many it checked, or None when it went to another process. Never raises
+        for a failed hand-off."""
         ...
 
 
@@ -77,6 +84,12 @@ def run_job(
         return check.outcome if check is not None else None
 
 
+def run_pull_job(app: Flask, org_id: int, tool_id: int, lease: datetime) -> int:
+    """Pull checks of one org in their own app context, from the claimed tool on."""
+    with app.app_context():
+        return pull_checks.run(org_id, tool_id, lease)
+
+
 class InlineExecutor:
     """Runs the check before returning; an error reaches the caller (tests want to see it)."""
 
@@ -92,6 +105,11 @@ class InlineExecutor:
     ) -> Future[str | None]:
         future: Future[str | None] = Future()
         future.set_result(run_job(self.app, registry_id, trigger, requested_by_id, lease))
+        return future
+
+    def submit_pull(self, org_id: int, tool_id: int, lease: datetime) -> Future[int]:
+        future: Future[int] = Future()
+        future.set_result(run_pull_job(self.app, org_id, tool_id, lease))
         return future
 
 
@@ -123,11 +141,20 @@ class ThreadExecutor:
         lease: datetime | None = None,
     ) -> Future[str | None] | None:
         with self._lock:
-            if self._pid != os.getpid():  # forked (gunicorn --preload): the threads stayed behind
-                self._pid, self._pool, self._waiting = os.getpid(), self._new_pool(), {}
+            self._after_fork()
             queued = registry_id in self._waiting
             self._waiting[registry_id] = (trigger, requested_by_id, lease)
             return None if queued else self._pool.submit(self._run, registry_id)
+
+    def submit_pull(self, org_id: int, tool_id: int, lease: datetime) -> Future[int]:
+        # Nothing to de-duplicate: the lease is the tool's, a second job would not run it.
+        with self._lock:
+            self._after_fork()
+            return self._pool.submit(self._run_pull, org_id, tool_id, lease)
+
+    def _after_fork(self) -> None:
+        if self._pid != os.getpid():  # forked (gunicorn --preload): the threads stayed behind
+            self._pid, self._pool, self._waiting = os.getpid(), self._new_pool(), {}
 
     def _run(self, registry_id: uuid.UUID) -> str | None:
         with self._lock:
@@ -139,6 +166,13 @@ class ThreadExecutor:
             log.exception("the check of registry %s failed", registry_id)
             raise
 
+    def _run_pull(self, org_id: int, tool_id: int, lease: datetime) -> int:
+        try:
+            return run_pull_job(self.app, org_id, tool_id, lease)
+        except Exception:
+            log.exception("the pull checks of org %s failed", org_id)
+            raise
+
     def shutdown(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
@@ -148,10 +182,11 @@ class CeleryExecutor:
     claim is released and the sweep (beat, on any worker) runs the check later."""
 
     def __init__(self, app: Flask) -> None:
-        from .celery_app import CHECK_TASK, make_celery  # Celery loads only when it is used
+        from .celery_app import CHECK_TASK, PULL_CHECK_TASK, make_celery  # loaded when used
 
         self.celery = app.extensions.get("celery") or make_celery(app)
         self.task = self.celery.tasks[CHECK_TASK]
+        self.pull_task = self.celery.tasks[PULL_CHECK_TASK]
 
     def submit(
         self,
@@ -173,6 +208,17 @@ class CeleryExecutor:
             )
             if lease is not None:
                 checks.release(registry_id, lease)
+
+    def submit_pull(self, org_id: int, tool_id: int, lease: datetime) -> None:
+        try:
+            self.pull_task.apply_async(args=(org_id, tool_id, lease.isoformat()), retry=False)
+        except Exception:  # noqa: BLE001 - any broker failure; the sweep makes up for it
+            log.warning(
+                "could not publish the pull check of tool %s; the sweep will run it",
+                tool_id,
+                exc_info=True,
+            )
+            pull_checks.release(tool_id, lease)
 
 
 _executor_lock = threading.Lock()

@@ -1,6 +1,13 @@
-"""Throttles on what makes us send traffic to registries (Connect, Check now, Replace
-credentials, Check pull): per user and per org, shared by all those actions, so an admin cannot
-turn the checker into a port scanner and one org cannot starve the others."""
+"""Throttles on writes people make, per user and per org, so one person cannot flood the app and
+one org cannot starve the others.
+
+- `outbound_checks`: what makes us send traffic to registries (Connect, Check now, Replace
+  credentials, Check pull), so an admin cannot turn the checker into a port scanner.
+- `tool_adds`: adding private tools.
+
+Each budget is a setting ("30 per minute") and is counted per view (Flask-Limiter prefixes a
+non-shared limit's scope with the endpoint); a refusal is 429 with `Retry-After`.
+"""
 
 from __future__ import annotations
 
@@ -21,17 +28,29 @@ def _org_key() -> str:
     return f"org:{g.get('org_slug') or '-'}"
 
 
-def outbound_checks(view: Callable) -> Callable:
-    per_user = limiter.limit(
-        lambda: current_app.config["CHECK_REQUESTS_PER_USER"],
-        key_func=_user_key,
-        methods=["POST"],
-        scope="outbound-checks-user",
-    )
-    per_org = limiter.limit(
-        lambda: current_app.config["CHECK_REQUESTS_PER_ORG"],
-        key_func=_org_key,
-        methods=["POST"],
-        scope="outbound-checks-org",
-    )
-    return per_user(per_org(view))
+def per_user_and_org(user_setting: str, org_setting: str, scope: str) -> Callable:
+    """A decorator: POSTs to the view count against the user's budget and the org's (the two
+    settings name them)."""
+
+    def decorate(view: Callable) -> Callable:
+        per_user = limiter.limit(
+            lambda: current_app.config[user_setting],
+            key_func=_user_key,
+            methods=["POST"],
+            scope=f"{scope}-user",
+        )
+        per_org = limiter.limit(
+            lambda: current_app.config[org_setting],
+            key_func=_org_key,
+            methods=["POST"],
+            scope=f"{scope}-org",
+        )
+        return per_user(per_org(view))
+
+    return decorate
+
+
+outbound_checks = per_user_and_org(
+    "CHECK_REQUESTS_PER_USER", "CHECK_REQUESTS_PER_ORG", "outbound-checks"
+)
+tool_adds = per_user_and_org("TOOL_ADDS_PER_USER", "TOOL_ADDS_PER_ORG", "tool-adds")

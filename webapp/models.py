@@ -169,6 +169,12 @@ class Registry(db.Model):
     last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     next_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     check_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Who asked for the requested check, and how: a sweep that re-runs it (its worker crashed,
+    # its message was lost) records it as theirs, not as a scheduled check.
+    check_trigger: Mapped[str | None] = mapped_column(String(16))
+    check_requested_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # What a running check is doing now (reaching, signing_in, checking_access), for the UI.
     check_stage: Mapped[str | None] = mapped_column(String(32))
@@ -209,8 +215,18 @@ class ConnectivityCheck(db.Model):
 
 
 class PrivateTool(db.Model):
+    """A tool of an org and the outcome of its last pull check.
+
+    The pull check queue is these rows: `pull_requested_at` set means a check is asked for (by
+    `pull_requested_by_id`, `pull_trigger` manual or scheduled), `pull_lease_until` in the future
+    that a worker is running it (see services/pull_checks.py).
+    """
+
     __tablename__ = "private_tools"
-    __table_args__ = (UniqueConstraint("org_id", "name_key"),)
+    __table_args__ = (
+        UniqueConstraint("org_id", "name_key"),
+        Index("ix_private_tools_pull_requested", "pull_requested_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     org_id: Mapped[int] = mapped_column(
@@ -223,6 +239,12 @@ class PrivateTool(db.Model):
     pull_status: Mapped[str | None] = mapped_column(String(32))
     pull_reason: Mapped[str] = mapped_column(String(500), default="")
     pull_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    pull_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    pull_trigger: Mapped[str | None] = mapped_column(String(16))
+    pull_requested_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    pull_lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
 

@@ -31,6 +31,54 @@ def test_every_post_route_refuses_a_cross_site_referer(client, org_admin, method
     assert response.status_code == 400
 
 
+FOREIGN_ORIGINS = ["https://evil.example", "null", "https://localhost:8443", "http://localhost",
+                   "https://sub.localhost", "https://localhost.evil.example", "garbage"]
+
+
+@pytest.mark.parametrize("method, path, endpoint", POST_ROUTES, ids=[r[2] for r in POST_ROUTES])
+def test_every_post_route_refuses_another_origin(client, org_admin, method, path, endpoint):
+    """Issue 12 item 4: a valid token and a same-origin Referer do not make up for an Origin
+    that names another origin (or null)."""
+    before = _audit_count(client)
+    token = client.csrf_token("/login")
+    for origin in FOREIGN_ORIGINS:
+        response = client.post(path, data={"csrf_token": token}, headers={"Origin": origin})
+        assert response.status_code == 403, origin
+    assert _audit_count(client) == before
+
+
+@pytest.mark.parametrize("origin", ["https://localhost", "https://LOCALHOST", "https://localhost:443",
+                                    "https://localhost/"])
+def test_a_same_origin_post_goes_through(client, org_admin, origin):
+    token = client.csrf_token("/orgs/acme/settings/audit-log/")
+    response = client.post("/logout", data={"csrf_token": token}, headers={"Origin": origin})
+    assert response.status_code == 302
+
+
+def test_the_app_behind_a_proxy_is_the_origin_the_proxy_says(database_url):
+    from tests.conftest import build_app
+
+    app = build_app(database_url, PROXY_FIX_HOPS=1)
+    client = app.test_client()
+    token = client.csrf_token()
+    forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "app.example",
+                 "Referer": "https://app.example/login"}
+    ours = client.post("/login", data={"csrf_token": token, "email": "x@y.test", "password": "p"},
+                       headers={**forwarded, "Origin": "https://app.example"})
+    assert ours.status_code == 422  # through to the form: a wrong password
+    theirs = client.post("/login", data={"csrf_token": token}, headers={
+        **forwarded, "Origin": "https://localhost"})
+    assert theirs.status_code == 403
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_the_apis_take_any_origin(client):
+    response = client.post("/api/v1/pull-credentials", json={},
+                           headers={"Origin": "https://elsewhere.example"})
+    assert response.status_code == 401  # no token; no cookie could have helped either
+
+
 def test_only_the_runner_api_may_skip_csrf(app):
     exempt = {name.rsplit(".", 1)[-1] for name in app.extensions["csrf"]._exempt_views}
     assert exempt == {e.rsplit(".", 1)[-1] for e in CSRF_EXEMPT_ENDPOINTS}

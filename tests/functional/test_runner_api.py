@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import time
 import uuid
 from datetime import UTC, datetime
 
@@ -13,7 +14,7 @@ import pytest
 
 from tests.conftest import Client, build_app, make_config
 from webapp import create_app
-from webapp.extensions import db
+from webapp.extensions import db, limiter
 from webapp.models import AuditEvent, Registry, RunnerToken
 from webapp.services import accounts, audit, credentials, pull_credentials, runner_tokens
 from webapp.services.vault import new_key_line
@@ -90,6 +91,9 @@ def test_hands_out_credentials_of_the_matching_registry(app, client, acme, token
 @pytest.mark.parametrize("kind, host, namespace, image, key", [
     ("docker_hub", "docker.io", "library", "ubuntu", "https://index.docker.io/v1/"),
     ("docker_hub", "docker.io", "acme", "index.docker.io/acme/tool", "https://index.docker.io/v1/"),
+    # Docker Hub's API host is Docker Hub (it used to match no registry: 404).
+    ("docker_hub", "docker.io", "acme", "registry-1.docker.io/acme/tool",
+     "https://index.docker.io/v1/"),
     ("docker_registry", "registry.example.com:5000", "", "registry.example.com:5000/a/b:1",
      "registry.example.com:5000"),
     ("docker_registry", "[::1]:5000", "team", "[::1]:5000/team/app", "[::1]:5000"),
@@ -287,3 +291,71 @@ def test_rate_limited_per_token(tmp_path, caplog):
     assert "exceeded" in caplog.text and token not in caplog.text
     with app.app_context():
         db.engine.dispose()
+
+
+# --- the throttle tells the truth (issue 12, item 5) -------------------------------------------
+
+
+@pytest.fixture
+def throttled(tmp_path):
+    app = build_app(f"sqlite:///{tmp_path / 'throttle.db'}", RATELIMIT_ENABLED=True,
+                    RUNNER_API_RATE_LIMIT="5 per minute", RUNNER_API_FAILURES_PER_ADDRESS="3 per minute")
+    with app.app_context():
+        accounts.create_org("acme", "Acme", "enterprise")
+        db.session.commit()
+    add_registry(app)
+    yield app
+    limiter.reset()
+    with app.app_context():
+        db.engine.dispose()
+
+
+def throttle_headers(response) -> tuple[str, str, str | None]:
+    headers = response.headers
+    reset = int(headers["X-RateLimit-Reset"])
+    assert 0 < reset - time.time() <= 61
+    return headers["X-RateLimit-Limit"], headers["X-RateLimit-Remaining"], headers.get("Retry-After")
+
+
+def test_refused_tokens_from_an_address_never_lock_out_a_good_runner_there(throttled):
+    """30 bad tokens from a shared NAT used to lock out every good runner behind it."""
+    client = throttled.test_client()
+    token = make_token(throttled)
+    refused = [ask(client, f"rt_made-up-{n}").status_code for n in range(5)]
+    assert refused == [401, 401, 401, 429, 429]
+    assert [ask(client, token).status_code for _ in range(5)] == [200] * 5
+    assert ask(client, token).status_code == 429  # its own limit, not the address's
+
+
+def test_the_headers_describe_the_limit_that_applied(throttled):
+    client = throttled.test_client()
+    token = make_token(throttled)
+    good = ask(client, token)
+    assert good.status_code == 200 and throttle_headers(good) == ("5", "4", None)
+    bad = ask(client, "rt_made-up")
+    assert bad.status_code == 401 and throttle_headers(bad) == ("3", "2", None)
+    # The refusal did not touch the token's budget, nor the token's calls the address's.
+    assert throttle_headers(ask(client, token)) == ("5", "3", None)
+    assert throttle_headers(ask(client, "rt_made-up")) == ("3", "1", None)
+    unmatched = ask(client, token, image="ghcr.io/other/tool:1")
+    assert unmatched.status_code == 404 and throttle_headers(unmatched) == ("5", "2", None)
+    malformed = ask(client, token, data="[]", headers={"Content-Type": "application/json"})
+    assert malformed.status_code == 400 and throttle_headers(malformed) == ("5", "1", None)
+
+    ask(client, token)
+    limited = ask(client, token)
+    assert_error(limited, 429, "rate_limited")
+    limit, remaining, retry_after = throttle_headers(limited)
+    assert (limit, remaining) == ("5", "0") and 0 < int(retry_after) <= 60
+    ask(client, "rt_made-up")
+    refused = ask(client, "rt_made-up")
+    assert_error(refused, 429, "rate_limited")
+    limit, remaining, retry_after = throttle_headers(refused)
+    assert (limit, remaining) == ("3", "0") and 0 < int(retry_after) <= 60
+
+
+def test_without_throttling_there_are_no_throttle_headers(app, client, acme, token):
+    add_registry(app)
+    response = ask(client, token)
+    assert response.status_code == 200
+    assert not [name for name, _ in response.headers.items() if name.startswith("X-RateLimit")]

@@ -69,6 +69,11 @@ def test_step1_offers_the_three_types(admin):
 @pytest.mark.parametrize("typed, location", [
     ("ghcr.io/acme/tool:1.0", f"{BASE}/new/github?namespace=acme"),
     ("acme/tool", f"{BASE}/new/docker_hub?namespace=acme"),
+    # The key `docker login` writes: Docker Hub, with no namespace "v1".
+    ("https://index.docker.io/v1/", f"{BASE}/new/docker_hub"),
+    ("registry-1.docker.io/acme/tool:1", f"{BASE}/new/docker_hub?namespace=acme"),
+    ("https://registry.example.com/v1/",
+     f"{BASE}/new/docker_registry?registry_url=registry.example.com"),
     ("123456789012.dkr.ecr.eu-west-1.amazonaws.com/ns",
      f"{BASE}/new/docker_registry?registry_url=123456789012.dkr.ecr.eu-west-1.amazonaws.com/ns&username=AWS"),
 ])

@@ -204,14 +204,16 @@ class SpyExecutor:
 
 def test_request_check_commits_before_handing_off(inline_app, htpasswd_registry):
     registry_id = good_registry(htpasswd_registry, status_reason="old")
+    helper = accounts.create_user("help@platform.test", "correct horse battery", support=True)
+    db.session.commit()
     spy = SpyExecutor(inline_app.config["SQLALCHEMY_DATABASE_URI"])
     inline_app.extensions["checks_executor"] = spy
     try:
-        assert checks.request_check(registry_id, "support", 7) is True
+        assert checks.request_check(registry_id, "support", helper.id) is True
     finally:
         spy.engine.dispose()
     [(trigger, by, lease, status, lease_until, requested_at)] = spy.seen
-    assert (trigger, by, status) == ("support", 7, "checking")
+    assert (trigger, by, status) == ("support", helper.id, "checking")
     assert lease_until == lease and requested_at is not None
     with pytest.raises(ValueError, match="unknown check trigger"):
         checks.request_check(registry_id, "cron")
@@ -258,6 +260,43 @@ def test_a_crashed_workers_registry_is_checked_again_once_its_lease_expires(
     assert fresh(registry_id).lease_until is None
 
 
+class CrashingExecutor:
+    """Takes the job and never runs it: the worker died right after the claim."""
+
+    def __init__(self) -> None:
+        self.jobs: list[tuple] = []
+
+    def submit(self, registry_id, trigger, requested_by_id=None, lease=None):
+        self.jobs.append((registry_id, trigger, requested_by_id))
+
+
+@pytest.mark.parametrize("trigger", ["manual", "support", "connect"])
+def test_a_check_a_crash_interrupted_is_rerun_as_who_asked(both_backends_app, htpasswd_registry,
+                                                           trigger):
+    """Issue 12 item 6: the sweep re-runs it, audited as the requester with their trigger (it
+    used to be audited as `system`, trigger `scheduled`, and a wizard's draft never went live)."""
+    user = accounts.create_user("admin@acme.test", "correct horse battery",
+                                org=accounts.find_org("acme"), role="admin")
+    db.session.commit()
+    state = "draft" if trigger == "connect" else "active"
+    registry_id = good_registry(htpasswd_registry, state=state)
+    both_backends_app.extensions["checks_executor"] = crashed = CrashingExecutor()
+    assert checks.request_check(registry_id, trigger, user.id) is True
+    assert crashed.jobs == [(registry_id, trigger, user.id)]
+    del both_backends_app.extensions["checks_executor"]  # back to the inline executor
+
+    report = sweep.run_due(utcnow() + checks.lease_length() + timedelta(seconds=1))
+    assert report.claimed == 1 and report.wait() == Counter(connected=1)
+    [check] = check_rows(registry_id)
+    assert (check.trigger, check.requested_by_id) == (trigger, user.id)
+    [event] = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "registry.checked"))
+    assert (event.actor_kind, event.actor_label) == ("user", "admin@acme.test")
+    assert event.details["trigger"] == trigger
+    registry = fresh(registry_id)
+    assert (registry.check_trigger, registry.check_requested_by_id) == (None, None)
+    assert registry.state == "active"  # a wizard's draft goes live as its check passed
+
+
 def test_two_threads_claiming_one_registry_exactly_one_wins(both_backends_app, htpasswd_registry):
     registry_id = good_registry(htpasswd_registry)
     contenders = 8
@@ -284,7 +323,7 @@ def test_two_sweeps_at_once_split_the_due_registries(both_backends_app, htpasswd
     def claim(barrier: threading.Barrier, now: datetime) -> list[uuid.UUID]:
         with both_backends_app.app_context():
             barrier.wait()
-            return sweep.claim_due(now, now + checks.lease_length())
+            return [due.registry_id for due in sweep.claim_due(now, now + checks.lease_length())]
 
     barrier, now = threading.Barrier(sweepers), utcnow()
     with ThreadPoolExecutor(sweepers) as pool:
@@ -321,7 +360,7 @@ def test_what_a_sweep_claims(both_backends_app, htpasswd_registry):
     }
     claimed = sweep.claim_due(now, now + checks.lease_length())
     names = {registry_id: name for name, registry_id in ids.items()}
-    assert [names[r] for r in claimed] == [
+    assert [names[due.registry_id] for due in claimed] == [
         "requested draft", "never checked", "lease expired", "overdue"
     ]
 

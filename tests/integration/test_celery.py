@@ -31,8 +31,8 @@ from tests.support.registries import free_port
 from tests.support.shell import BIN, ROOT, fresh_environment, running
 from webapp import create_app
 from webapp.extensions import db
-from webapp.models import Registry
-from webapp.services import accounts, checks
+from webapp.models import PrivateTool, Registry
+from webapp.services import accounts, checks, pull_checks
 
 WORKER_TIMEOUT = 20.0  # seconds for a started worker to record a check
 
@@ -121,9 +121,10 @@ def test_with_the_broker_down_a_request_succeeds_and_the_sweep_runs_it(
     assert registry.status == "checking" and registry.check_requested_at is not None
     assert registry.lease_until is None  # released: the next sweep may take it at once
 
-    # Beat's sweep, on the worker that still reaches Redis, finds the request and runs it.
+    # Beat's sweep, on the worker that still reaches Redis, finds the request and runs it, as
+    # the check that was asked for.
     wait_for_status(registry_id, "connected", worker)
-    assert [c.trigger for c in check_rows(registry_id)] == ["scheduled"]
+    assert [c.trigger for c in check_rows(registry_id)] == ["manual"]
 
 
 # --- the deployment as the README documents it ------------------------------------------------
@@ -171,3 +172,46 @@ def test_the_documented_worker_runs_from_any_directory_a_check_a_web_request_que
     assert registry.lease_until is None
     with web.app_context():
         db.engine.dispose()
+
+
+# --- Check pull of a private tool, as a task ------------------------------------------------
+
+
+def queued_tool(htpasswd_registry) -> PrivateTool:
+    good_registry(htpasswd_registry, status="connected")
+    tool = PrivateTool(org_id=accounts.find_org("acme").id, name="Tool", name_key="tool",
+                       image=f"{htpasswd_registry.host_port}/nowhere/tool:v1")
+    db.session.add(tool)
+    db.session.commit()
+    return tool
+
+
+def wait_for_pull(tool_id: int, log: Path) -> PrivateTool:
+    deadline = time.monotonic() + WORKER_TIMEOUT
+    while True:
+        db.session.rollback()
+        tool = db.session.get(PrivateTool, tool_id, populate_existing=True)
+        if tool.pull_status is not None:
+            return tool
+        assert time.monotonic() < deadline, f"no pull check; worker log:\n{log.read_text()}"
+        time.sleep(0.2)
+
+
+def test_a_worker_runs_a_requested_pull_check(app_on_redis, htpasswd_registry, worker):
+    tool = queued_tool(htpasswd_registry)
+    assert pull_checks.request(tool, None) == []  # published: nothing runs in this process
+    done = wait_for_pull(tool.id, worker)
+    assert done.pull_status == "not_found"
+    assert (done.pull_requested_at, done.pull_lease_until) == (None, None)
+
+
+def test_with_the_broker_down_a_pull_check_waits_for_the_sweep(app_broker_down, htpasswd_registry,
+                                                              worker, caplog):
+    tool = queued_tool(htpasswd_registry)
+    with caplog.at_level(logging.WARNING, logger="webapp.jobs"):
+        pull_checks.request(tool, None)
+    assert "could not publish the pull check" in caplog.text
+    db.session.rollback()
+    waiting = db.session.get(PrivateTool, tool.id, populate_existing=True)
+    assert waiting.pull_requested_at is not None and waiting.pull_lease_until is None
+    assert wait_for_pull(tool.id, worker).pull_status == "not_found"  # beat's sweep ran it

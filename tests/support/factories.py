@@ -23,12 +23,13 @@ def registry_row(
     state: str = "active",
     status: str = "checking",
     commit: bool = True,
+    registry_id: uuid.UUID | None = None,
 ) -> Registry:
     """An added registry (committed unless `commit=False`); the org by slug or id."""
     org_id = org if isinstance(org, int) else accounts.find_org(org).id
     name = name or f"r-{uuid.uuid4().hex[:8]}"
     registry = Registry(
-        id=uuid.uuid4(), org_id=org_id, kind=kind, name=name, name_key=name.lower(),
+        id=registry_id or uuid.uuid4(), org_id=org_id, kind=kind, name=name, name_key=name.lower(),
         host=host or f"r{uuid.uuid4().hex[:8]}.example.com", namespace=namespace,
         username=username, state=state, status=status, ca_certificate=ca_pem,
     )

@@ -96,7 +96,8 @@ def test_docker_hub_normalisation_and_library(orgs):
     assert resolved(acme, "index.docker.io/library/ubuntu") == official
     assert resolved(acme, "acme/tool") == mine
     assert resolved(acme, "Docker.IO/acme/tool") == mine
-    assert resolved(acme, "registry-1.docker.io/acme/tool") is None  # Docker keeps it apart
+    assert resolved(acme, "registry-1.docker.io/acme/tool") == mine  # Docker Hub's API host
+    assert resolved(acme, "registry-1.docker.io/ubuntu") == official
     assert resolved(acme, "acmecorp/tool") is None
 
 

@@ -3,26 +3,27 @@
 - A runner authenticates with `Authorization: Bearer <runner token>` and nothing else: this is
   the one view exempt from CSRF, and it never looks at the session, so a signed-in browser
   without a token gets 401 like anyone else.
-- Rate limited per token (`RUNNER_API_RATE_LIMIT`, off with `RATELIMIT_ENABLED`). The limiter's
-  key is a hash of the token, never the token: Flask-Limiter logs the key of a breached limit.
+- Throttled (`throttle`, off with `RATELIMIT_ENABLED`): a token that authenticates counts
+  against its own limit (`RUNNER_API_RATE_LIMIT`, keyed by the token's id) and never against its
+  address; a refused one counts against the refused-token limit of its address
+  (`RUNNER_API_FAILURES_PER_ADDRESS`), which caps guessing. The X-RateLimit-* headers describe
+  whichever of the two the request was charged to.
 - Every answer is JSON with `Cache-Control: no-store`, errors included, and so are the routing
   errors (404, 405) of every URL under `/api/`: a runner never has to parse an HTML page.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 
 from flask import Response, current_app, jsonify, request
-from flask_limiter import RateLimitExceeded
 from werkzeug.exceptions import HTTPException
 
-from ..extensions import client_address, csrf, db, limiter
-from ..requests_setup import reads_first
+from ..extensions import client_address, csrf, db
+from ..requests_setup import is_api_request, reads_first
 from ..services import runner_tokens
 from ..services.pull_credentials import HandOffRefused, hand_off
-from . import bp
+from . import bp, throttle
 
 log = logging.getLogger(__name__)
 
@@ -44,17 +45,6 @@ def _bearer() -> str | None:
     return value if scheme.lower() == "bearer" and value else None
 
 
-def _rate_key() -> str:
-    token = _bearer()
-    if token is None:
-        return "runner-api-no-token:" + client_address()
-    return "runner-token:" + hashlib.sha256(token.encode()).hexdigest()[:32]
-
-
-def _rate_limit() -> str:
-    return current_app.config["RUNNER_API_RATE_LIMIT"]
-
-
 def _error(code: str, message: str, status: int | None = None) -> Response:
     response = jsonify(error=code, message=message)
     response.status_code = status or STATUS[code]
@@ -63,25 +53,22 @@ def _error(code: str, message: str, status: int | None = None) -> Response:
     return response
 
 
-def _refused_token(response: Response) -> bool:
-    return response.status_code == 401
+def _throttled(limit: str, key: str) -> bool:
+    verdict = throttle.charge(current_app.config[limit], key)
+    return verdict is not None and not verdict.allowed
 
 
 @bp.route("/pull-credentials", methods=["POST"])
 @csrf.exempt
-@limiter.limit(_rate_limit, key_func=_rate_key, scope="runner-api")
-# Made-up tokens each have a bucket of their own above; this caps guessing per address.
-@limiter.limit(
-    lambda: current_app.config["RUNNER_API_FAILURES_PER_ADDRESS"],
-    key_func=client_address,
-    deduct_when=_refused_token,
-    scope="runner-api-refused",
-)
 @reads_first
 def pull_credentials() -> Response:
     token = runner_tokens.authenticate(_bearer() or "")
     if token is None:
+        if _throttled("RUNNER_API_FAILURES_PER_ADDRESS", f"runner-refused:{client_address()}"):
+            return _error("rate_limited", "too many refused runner tokens from this address")
         return _error("invalid_token", "send a valid runner token: Authorization: Bearer <token>")
+    if _throttled("RUNNER_API_RATE_LIMIT", f"runner-token:{token.id}"):
+        return _error("rate_limited", "too many requests with this runner token; slow down")
     try:
         body = request.get_json(silent=True)
     except RecursionError:  # absurdly nested JSON
@@ -113,13 +100,11 @@ def pull_credentials() -> Response:
 @bp.after_request
 def _no_store(response: Response) -> Response:
     response.headers["Cache-Control"] = "no-store"
-    return response
+    return throttle.add_headers(response)
 
 
 @bp.errorhandler(HTTPException)
 def _http_error(error: HTTPException) -> Response:
-    if isinstance(error, RateLimitExceeded):
-        return _error("rate_limited", "too many requests with this runner token; slow down")
     status = error.code or 500
     code = (error.name or "error").lower().replace(" ", "_").replace("'", "")
     response = _error(code, error.description or "", status)
@@ -140,7 +125,7 @@ def _unexpected(error: Exception) -> Response:
 def _json_routing_errors() -> Response | None:
     """A URL under /api/ that matches no route (404) or not with this method (405)."""
     error = request.routing_exception
-    if not request.path.startswith("/api/") or not isinstance(error, HTTPException):
+    if not is_api_request() or not isinstance(error, HTTPException):
         return None
     if (error.code or 0) < 400:
         return None

@@ -1,9 +1,10 @@
-from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length, Regexp
 
+from ..forms import WebForm
 
-class LoginForm(FlaskForm):
+
+class LoginForm(WebForm):
     email = EmailField(
         "Email",
         validators=[

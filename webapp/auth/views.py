@@ -74,6 +74,8 @@ def landing_url(user: User) -> str:
 
 
 def _account_key() -> str:
+    # The email the login form validates: forms read form fields only (webapp.forms.WebForm)
+    # and other bodies are refused before the view, so no attempt can land in another bucket.
     return "account:" + accounts.normalise_email(request.form.get("email", ""))[:254]
 
 

@@ -7,10 +7,10 @@ adds its errors to these fields.
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, RadioField, SelectChoice, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from ..forms import WebForm, single_line
 from ..registry_client.address import PATH_COMPONENT
 from ..registry_client.errors import RegistryClientError
 from ..registry_client.reference import InvalidReference, parse_reference
@@ -24,7 +24,7 @@ def _strip(value: str | None) -> str | None:
     return value.strip() if isinstance(value, str) else value
 
 
-def check_namespace(form: FlaskForm, field) -> None:
+def check_namespace(form: WebForm, field) -> None:
     value = (field.data or "").strip().strip("/")
     if not value:
         return
@@ -37,7 +37,7 @@ def check_namespace(form: FlaskForm, field) -> None:
     field.data = value
 
 
-def check_ca_certificate(form: FlaskForm, field) -> None:
+def check_ca_certificate(form: WebForm, field) -> None:
     if not (field.data or "").strip():
         field.data = None
         return
@@ -47,7 +47,7 @@ def check_ca_certificate(form: FlaskForm, field) -> None:
         raise ValidationError(str(error)) from None
 
 
-def check_test_image(form: FlaskForm, field) -> None:
+def check_test_image(form: WebForm, field) -> None:
     value = (field.data or "").strip()
     if not value:
         field.data = None
@@ -59,11 +59,11 @@ def check_test_image(form: FlaskForm, field) -> None:
     field.data = value
 
 
-class EmptyForm(FlaskForm):
+class EmptyForm(WebForm):
     """CSRF for one-button actions (Save anyway, Discard, Check now)."""
 
 
-class ChooseTypeForm(FlaskForm):
+class ChooseTypeForm(WebForm):
     kind = RadioField(
         "Registry type",
         choices=[
@@ -83,6 +83,20 @@ class ChooseTypeForm(FlaskForm):
 
 
 STORED_ENCRYPTED = "We store it encrypted and never show it again."
+NAME_HELP = "How this registry is shown here, e.g. “Production ECR”."
+
+
+def _name_field(description: str | None = NAME_HELP) -> StringField:
+    return StringField(
+        "Name",
+        description=description or "",
+        filters=[_strip],
+        validators=[
+            DataRequired("Give the registry a name."),
+            Length(max=NAME_MAX, message=f"Keep the name to {NAME_MAX} characters or fewer."),
+            single_line,
+        ],
+    )
 
 
 def _username_field(label: str, help_text: str, missing: str) -> StringField:
@@ -111,18 +125,10 @@ def _namespace_field(provider: str) -> StringField:
     )
 
 
-class RegistrySettingsForm(FlaskForm):
+class RegistrySettingsForm(WebForm):
     """What every type has: a name, a username and a secret, and the wizard's draft token."""
 
-    name = StringField(
-        "Name",
-        description="How this registry is shown here, e.g. “Production ECR”.",
-        filters=[_strip],
-        validators=[
-            DataRequired("Give the registry a name."),
-            Length(max=NAME_MAX, message=f"Keep the name to {NAME_MAX} characters or fewer."),
-        ],
-    )
+    name = _name_field()
     # A signed token naming the draft this form creates or edits: makes Connect idempotent.
     draft = HiddenField()
 
@@ -191,18 +197,11 @@ class GitHubSettingsForm(RegistrySettingsForm):
     namespace = _namespace_field("GitHub")
 
 
-class RegistryRenameForm(FlaskForm):
-    name = StringField(
-        "Name",
-        filters=[_strip],
-        validators=[
-            DataRequired("Give the registry a name."),
-            Length(max=NAME_MAX, message=f"Keep the name to {NAME_MAX} characters or fewer."),
-        ],
-    )
+class RegistryRenameForm(WebForm):
+    name = _name_field(description=None)
     version = HiddenField()
 
 
-class RegistryRemoveForm(FlaskForm):
+class RegistryRemoveForm(WebForm):
     version = HiddenField()
     confirm_name = StringField("Type the registry's name to confirm", filters=[_strip])

@@ -11,13 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import current_app, render_template, request
-from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import StringField
 from wtforms.validators import Length, Optional
 
 from .. import htmx
 from ..access import current_org
+from ..forms import WebForm
 from ..models import Registry
 from ..registry_client.reference import (
     MAX_REFERENCE_LENGTH,
@@ -30,7 +30,7 @@ from ..services import resolution
 from . import bp
 
 
-class WhichRegistryForm(FlaskForm):
+class WhichRegistryForm(WebForm):
     image = StringField(
         "Image reference",
         id="which-image",

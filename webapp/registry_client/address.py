@@ -1,7 +1,9 @@
 """The one parser for what an admin types as "Registry URL".
 
 Accepts `registry.example.com`, `https://registry.example.com:5000/team/ns/`,
-`123456789012.dkr.ecr.eu-west-1.amazonaws.com/namespace`, `[2001:db8::1]:5000`. It is strict on
+`123456789012.dkr.ecr.eu-west-1.amazonaws.com/namespace`, `[2001:db8::1]:5000`, and the keys of
+Docker's config.json such as `https://index.docker.io/v1/` (a trailing `/v1` is Docker's legacy
+API path, not a namespace). It is strict on
 purpose: each refusal has its own message, and the result is rebuilt from validated parts, so the
 URL the transport later parses cannot mean anything else (no userinfo, no odd IP spellings that
 libc would read as 127.0.0.1, no percent-encoding). Whether the *resolved* address may be
@@ -16,10 +18,14 @@ from ipaddress import IPv4Address, IPv6Address
 
 from .errors import AddressError
 from .outbound import port_allowed
-from .providers import DOCKER_HUB_HOSTS, ECR_EXPIRY_NOTE, GITHUB_HOSTS, Kind, is_ecr_host
+from .providers import ECR_EXPIRY_NOTE, GITHUB_HOSTS, Kind, is_ecr_host
+from .reference import DOCKER_HUB_HOSTS
 
 MAX_LENGTH = 255
 DEFAULT_PORTS = {"https": 443, "http": 80}
+# Docker's API paths: the legacy v1 (still in config.json keys) and the Registry HTTP API v2.
+LEGACY_API_PATH = "v1"
+API_PATHS = frozenset({LEGACY_API_PATH, "v2"})
 
 # A path component of the distribution reference grammar (registry-protocol.md §5.1).
 PATH_COMPONENT = re.compile(r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*")
@@ -169,9 +175,13 @@ def _namespace(path: str) -> str:
     if not path:
         return ""
     parts = path.split("/")
-    if parts[0] == "v2":
+    if parts == [LEGACY_API_PATH]:
+        # `https://index.docker.io/v1/` is the key `docker login` writes, and Docker reads any
+        # `host/v1/` as the host alone (moby ResolveAuthConfig): an API path, never a namespace.
+        return ""
+    if parts[0] in API_PATHS:
         raise AddressError(
-            "Leave out /v2/: enter the registry address and, optionally, a namespace."
+            f"Leave out /{parts[0]}/: enter the registry address and, optionally, a namespace."
         )
     for part in parts:
         if not part:

@@ -4,8 +4,15 @@ Registries send one challenge per header line (distribution), several lines (whi
 folds into one string joined by ", " — read them with `resp.raw.headers.getlist(...)`), or
 several challenges in one line (Codeberg: `Bearer realm=..,service=..,scope="*",Basic realm=..`).
 Quoted values hold commas (`scope="repository:a/b:pull,push"`) and escaped quotes. Scheme and
-parameter names are case-insensitive, so both are lowercased. Anything unreadable raises
-`ChallengeError` and nothing else.
+parameter names are case-insensitive, so both are lowercased.
+
+A line is read as far as it is well formed, as Docker and containers/image read it
+(`parseValueAndParams`): at the first thing that is not (a last parameter with an empty value,
+a quote never closed, text where a comma belongs) the challenge keeps the parameters read
+before it and the rest of the line is dropped. So `Bearer realm="…",service="reg",scope=` is
+still a Bearer challenge with its realm; whether the realm is there, and allowed, is for the
+handshake to decide. Only when no line yields any challenge and one of them could not be read
+at all (`"Bearer" realm=x`) is it `ChallengeError`, the only exception raised.
 """
 
 from __future__ import annotations
@@ -29,8 +36,14 @@ class Challenge:
 def parse_challenges(header_lines: list[str]) -> list[Challenge]:
     """All challenges of all lines, in order. Duplicate parameters: the first one wins."""
     challenges: list[Challenge] = []
+    unreadable: ChallengeError | None = None
     for line in header_lines:
-        challenges.extend(_Line(line).parse())
+        read, error = _Line(line).parse()
+        challenges.extend(read)
+        if error is not None and not read:
+            unreadable = unreadable or error
+    if unreadable is not None and not challenges:
+        raise unreadable
     return challenges
 
 
@@ -41,17 +54,21 @@ class _Line:
         self.text = text
         self.pos = 0
 
-    def parse(self) -> list[Challenge]:
+    def parse(self) -> tuple[list[Challenge], ChallengeError | None]:
+        """The challenges read up to the first malformed point, and what was wrong there."""
         challenges: list[Challenge] = []
-        self._skip_separators()
-        while self.pos < len(self.text):
-            scheme = self._token("an authentication scheme")
-            params: dict[str, str] = {}
-            challenges.append(Challenge(scheme.lower(), params))
-            if self._space_then_more() and not self._token68():
-                self._params(params)
+        try:
             self._skip_separators()
-        return challenges
+            while self.pos < len(self.text):
+                scheme = self._token("an authentication scheme")
+                params: dict[str, str] = {}
+                challenges.append(Challenge(scheme.lower(), params))
+                if self._space_then_more() and not self._token68():
+                    self._params(params)  # fills `params` as it goes: a failure keeps those
+                self._skip_separators()
+        except ChallengeError as error:
+            return challenges, error
+        return challenges, None
 
     def _params(self, params: dict[str, str]) -> None:
         """`name=value` pairs separated by commas, up to the next challenge or the end."""

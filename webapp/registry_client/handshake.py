@@ -177,7 +177,14 @@ class Handshake:
         return "Basic " + base64.b64encode(pair).decode("ascii")
 
     def _token(self, challenge: Challenge, scope: str | None) -> str:
-        url = self._realm_url(challenge.params.get("realm", ""))
+        realm = challenge.params.get("realm")
+        if not realm:  # a challenge is read as far as it is well formed: it may have none
+            raise Stop(
+                Status.ERROR,
+                "The registry's sign-in challenge could not be read: it names no sign-in "
+                "service (realm).",
+            )
+        url = self._realm_url(realm)
         params = {"account": self.username}
         if challenge.params.get("service"):
             params["service"] = challenge.params["service"]

@@ -1,7 +1,8 @@
 """Provider knowledge, one place per registry kind.
 
 - Docker Hub: the registry and its token service live on different hosts (both from settings);
-  a realm elsewhere is refused, so Docker Hub credentials only ever go to the auth host.
+  a realm elsewhere is refused, so Docker Hub credentials only ever go to the auth host. The
+  names that mean Docker Hub are `reference.DOCKER_HUB_HOSTS`, shared with image references.
 - GitHub (GHCR): the realm is on the registry host; `/v2/` names a placeholder scope, which the
   scope-less sign-in ignores; a wrong token is a 403 DENIED at the token endpoint; a classic
   token's scopes and expiry are read from the GitHub API (`GET /user`).
@@ -31,7 +32,6 @@ class Kind(StrEnum):
     GITHUB = "github"
 
 
-DOCKER_HUB_HOSTS = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
 GITHUB_HOSTS = frozenset({"ghcr.io"})
 
 # amazon-ecr-credential-helper's pattern (ecr-login/api/client.go), matched on the whole host.

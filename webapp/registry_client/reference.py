@@ -13,13 +13,16 @@ Normalisation, as Docker does it:
 * the first ``/``-component is a registry domain iff it is ``localhost``, contains ``.`` or
   ``:``, or has an upper-case letter (repository paths cannot); otherwise the whole name is a
   Docker Hub path (``acme/tool`` -> ``docker.io/acme/tool``);
-* ``index.docker.io`` is rewritten to ``docker.io``; ``registry-1.docker.io`` is *not* (Docker
-  treats it as a registry of its own, and so do we);
+* ``index.docker.io`` is rewritten to ``docker.io``;
 * on ``docker.io`` a one-component path gets ``library/``;
 * with neither tag nor digest the tag is ``latest``.
 
 Deliberate differences from Docker, each refusing or fixing input Docker would mishandle:
 
+* ``registry-1.docker.io`` is rewritten to ``docker.io`` too. ``distribution/reference`` keeps it
+  as a registry of its own, but it is Docker Hub's API host, and containers/image looks its
+  credentials up as Docker Hub's (``normalizeRegistry``); kept apart, an image written with it
+  resolved to no registry, and no registry could be connected for it;
 * the Docker Hub domains are recognised case-insensitively (``Docker.IO/ubuntu`` ->
   ``docker.io/library/ubuntu``); Docker would send that to a "registry" called ``Docker.IO``
   that does not exist, and hosts compare case-insensitively everywhere else in this app;
@@ -53,11 +56,13 @@ __all__ = [
 # --- Docker Hub: the only place its host names are spelled out (resolve.py imports these). ---
 #: The canonical domain of Docker Hub images, and the host under which Hub registries are stored.
 DOCKER_HUB_DOMAIN = "docker.io"
-#: Every spelling that means Docker Hub in an image reference (lower case).
-#: ``registry-1.docker.io`` is absent on purpose: Docker does not normalise it.
-DOCKER_HUB_HOSTS: frozenset[str] = frozenset({DOCKER_HUB_DOMAIN, "index.docker.io"})
 #: Where Docker Hub's registry API (``/v2/``) actually lives.
 DOCKER_HUB_API_HOST = "registry-1.docker.io"
+#: Every spelling that means Docker Hub in an image reference or a registry address (lower
+#: case): the canonical domain, the legacy index host and the API host.
+DOCKER_HUB_HOSTS: frozenset[str] = frozenset(
+    {DOCKER_HUB_DOMAIN, "index.docker.io", DOCKER_HUB_API_HOST}
+)
 #: The ``auths`` key Docker's config.json uses for Docker Hub credentials.
 DOCKER_HUB_AUTH_KEY = "https://index.docker.io/v1/"
 #: Docker Hub namespace of official images (``ubuntu`` is ``library/ubuntu``).

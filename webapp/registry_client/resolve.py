@@ -9,9 +9,8 @@ come from :func:`host_key`: the host in lower case, an IPv6 address in brackets,
 ``registry.example.com:5000`` and ``registry.example.com`` are different registries, and so are
 ``host`` and ``host:443``: no default port is filled in, because Docker's credential lookup is
 by that same text (``auths["host:443"]`` is not used for ``host``). Docker Hub is always
-``docker.io`` (``index.docker.io`` images are normalised by the parser); images named with
-``registry-1.docker.io`` are not served by Docker Hub registries (Docker would not use the Hub
-credentials for them either), though that host counts as public.
+``docker.io``: the parser normalises ``index.docker.io`` and ``registry-1.docker.io`` images to
+it, so Docker Hub registries serve them.
 
 Namespaces are stored lower case without leading or trailing ``/``; ``''`` means the whole host.
 A namespace covers the repository named exactly like it (``ghcr.io/acme`` serves an image
@@ -32,7 +31,6 @@ from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
 from webapp.registry_client.reference import (
-    DOCKER_HUB_API_HOST,
     DOCKER_HUB_DOMAIN,
     DOCKER_HUB_HOSTS,
     ImageReference,
@@ -54,7 +52,6 @@ __all__ = [
 PUBLIC_HOSTS: frozenset[str] = frozenset(
     {
         DOCKER_HUB_DOMAIN,
-        DOCKER_HUB_API_HOST,  # Docker does not normalise it, but it is Docker Hub's API host
         "ghcr.io",
         "quay.io",
         "public.ecr.aws",
@@ -104,7 +101,7 @@ def host_key(host: str, port: int | None = None) -> str:
 
     Use it when saving a registry too, so both sides spell hosts alike: ``("Example.COM", 5000)``
     -> ``example.com:5000``, ``("::1", 5000)`` or ``("[::1]", 5000)`` -> ``[::1]:5000``,
-    ``("index.docker.io", None)`` -> ``docker.io``.
+    ``("index.docker.io", None)`` and ``("registry-1.docker.io", None)`` -> ``docker.io``.
     """
     name = host.lower().removeprefix("[").removesuffix("]")
     if port is None and name in DOCKER_HUB_HOSTS:

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..database import immediate
 from ..extensions import db
-from ..models import AuditEvent, Organization
+from ..models import AuditEvent, Organization, User
 
 # Details are for people reading the log; a key that sounds like a secret is a bug.
 FORBIDDEN_DETAIL_KEYS = frozenset(
@@ -34,6 +34,13 @@ class Actor:
     @classmethod
     def of_user(cls, user: Any) -> Actor:
         return cls("support" if user.is_support else "user", str(user.id), user.email)
+
+    @classmethod
+    def requested_by(cls, user_id: int | None) -> Actor:
+        """Who asked for work a worker did: the person, or the system when nobody (or a user
+        deleted since) did."""
+        user = db.session.get(User, user_id) if user_id is not None else None
+        return cls.of_user(user) if user is not None else cls.system()
 
 
 def _current_actor() -> Actor:
@@ -78,6 +85,20 @@ def record(
     )
     db.session.add(event)
     return event
+
+
+def record_now(action: str, **kwargs: Any) -> None:
+    """Record an event in a write transaction of its own, committed at once.
+
+    For a request that only reads but leaves a trace (a support look). Written inside the
+    request's read transaction, the row would turn it into a writer half-way, which SQLite
+    refuses at once ("database is locked") whenever another writer committed meanwhile, however
+    long the busy timeout: so the read transaction ends first, and the write waits its turn.
+    """
+    db.session.commit()
+    with immediate():
+        record(action, **kwargs)
+        db.session.commit()
 
 
 class _Counts:

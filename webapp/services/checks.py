@@ -25,7 +25,7 @@ from sqlalchemy import ColumnElement, delete, or_, select, update
 
 from ..database import immediate
 from ..extensions import db
-from ..models import CHECK_TRIGGERS, ConnectivityCheck, Registry, User, utcnow
+from ..models import CHECK_TRIGGERS, ConnectivityCheck, Registry, utcnow
 from ..registry_client import statuses
 from ..registry_client.address import parse_registry_url
 from ..registry_client.check import CheckResult, CheckTarget, run_check
@@ -129,7 +129,8 @@ def request_check(
 
     Marks the registry due and `checking` and claims it, COMMITS, and only then hands it to the
     executor: a worker must never look for a row that is not committed yet. If the hand-off
-    fails, `check_requested_at` stays set and the sweep runs the check later.
+    fails, `check_requested_at` stays set and the sweep runs the check later, with the trigger
+    and the requester stored beside it.
     """
     if trigger not in CHECK_TRIGGERS:
         raise ValueError(f"unknown check trigger {trigger!r}")
@@ -143,6 +144,8 @@ def request_check(
             .where(Registry.id == registry_id, Registry.state != "removed", lease_free(now))
             .values(
                 check_requested_at=now,
+                check_trigger=trigger,
+                check_requested_by_id=requested_by_id,
                 next_check_at=now,
                 status=str(Status.CHECKING),
                 lease_until=lease,
@@ -294,6 +297,8 @@ def record(
             "lease_until": None,
             "check_stage": None,
             "check_requested_at": None,
+            "check_trigger": None,
+            "check_requested_by_id": None,
             "consecutive_failures": failures,
             "expires_at": result.expires_at,
         }
@@ -331,7 +336,8 @@ def record(
                 org=registry.org_id,
                 target=("registry", str(registry.id), registry.name),
                 details={"trigger": trigger, "from": previous, "to": str(result.status)},
-                actor=_actor(requested_by_id),
+                # The person who asked, even when a worker ran the check.
+                actor=audit.Actor.requested_by(requested_by_id),
             )
         if registry.state == "draft" and trigger == "connect" and result.status in HEALTHY:
             # The wizard's registry goes live once its check passed, as it was checked.
@@ -372,12 +378,6 @@ def _previous_status(registry: Registry) -> str | None:
         .order_by(ConnectivityCheck.id.desc())
         .limit(1)
     )
-
-
-def _actor(requested_by_id: int | None) -> audit.Actor:
-    """Who the audit log names: the person who asked, even when a worker ran the check."""
-    user = db.session.get(User, requested_by_id) if requested_by_id is not None else None
-    return audit.Actor.of_user(user) if user is not None else audit.Actor.system()
 
 
 def _trim_history(registry_id: uuid.UUID) -> None:

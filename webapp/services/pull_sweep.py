@@ -2,19 +2,18 @@
 whether the image can still be pulled — the case a login check misses (a token that signs in
 but lost access to one repository).
 
-Each tool is claimed with one atomic update of `pull_checked_at`, so several processes running
-sweeps never check the same tool at once. The probes run on a small pool in the sweeping process,
-off the scheduler's thread; a hanging registry holds only its own probe, bounded by the check
-deadline.
+Due tools are stamped (`pull_checked_at`) with one atomic update, so several processes running
+sweeps never take the same tool at once; those whose image resolves to a working registry join
+the pull check queue as `scheduled`, and every org with queued tools is dispatched: the checks
+run on the check executor within the org's slots (`pull_checks`), like the ones people ask for.
 """
 
 from __future__ import annotations
 
-import logging
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from datetime import datetime, timedelta
 
-from flask import Flask, current_app
+from flask import current_app
 from sqlalchemy import or_, select, update
 
 from ..database import immediate
@@ -22,18 +21,9 @@ from ..extensions import db
 from ..models import Organization, PrivateTool, utcnow
 from ..registry_client.reference import InvalidReference, parse_reference
 from ..registry_client.statuses import HEALTHY
-from . import resolution, tools
-
-log = logging.getLogger(__name__)
+from . import pull_checks, resolution
 
 PULL_SWEEP_LIMIT = 200
-_POOL_SIZE = 8
-
-
-def _pool(app: Flask) -> ThreadPoolExecutor:
-    return app.extensions.setdefault(
-        "pull_check_pool", ThreadPoolExecutor(_POOL_SIZE, thread_name_prefix="pull-check")
-    )
 
 
 def _cutoff(now: datetime) -> datetime:
@@ -76,32 +66,14 @@ def _claim(tool_ids: list[int], now: datetime) -> set[int]:
     return won
 
 
-def _probe(app: Flask, tool_id: int) -> str | None:
-    # Every transaction here may write (the outcome); on SQLite they take the lock up front.
-    with app.app_context(), immediate():
-        try:
-            tool = db.session.get(PrivateTool, tool_id)
-            if tool is None:
-                return None
-            org = db.session.get(Organization, tool.org_id)
-            return tools.check_pull(org, tool, scheduled=True).kind
-        except Exception:
-            log.exception("scheduled pull check of tool %s failed", tool_id)
-            db.session.rollback()
-            return None
-        finally:
-            db.session.commit()
-            db.session.remove()
-
-
-def run_pull_checks(now: datetime | None = None) -> list[Future[str | None]]:
-    """Probe the due tools whose image resolves to a working registry.
+def run_pull_checks(now: datetime | None = None) -> list[Future[int]]:
+    """Queue the due tools whose image resolves to a working registry, then start the queued
+    pull checks of every org (a crashed worker's too, once its lease expired).
 
     Every due tool is stamped, probed or not (a public image, no registry, a failing one), so
     tools that cannot be checked never keep the others waiting at the head of the queue.
     """
     now = now or utcnow()
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
     due = due_tools(now)
     probe: list[int] = []
     for tool_id, org_id, image in due:
@@ -114,4 +86,5 @@ def run_pull_checks(now: datetime | None = None) -> list[Future[str | None]]:
             probe.append(tool_id)
     won = _claim([tool_id for tool_id, _, _ in due], now)
     db.session.commit()
-    return [_pool(app).submit(_probe, app, tool_id) for tool_id in probe if tool_id in won]
+    pull_checks.enqueue_scheduled([tool_id for tool_id in probe if tool_id in won], now)
+    return pull_checks.dispatch_all(now)

@@ -5,7 +5,9 @@ expiry passed, deletes drafts abandoned for a day, then claims every due check w
 update and hands each to the executor. Due means an active registry whose `next_check_at`
 passed, or any registry whose requested check was never recorded: a message the broker lost, a
 worker that died mid-check (once its lease expires), a publish that failed. So nothing is lost
-however a hand-off fails; the lease keeps two workers off one registry.
+however a hand-off fails; the lease keeps two workers off one registry. A requested check runs
+with the trigger and requester it was asked with ("Check now" by an admin stays theirs in the
+audit log), not as a scheduled one.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ class SweepReport:
     drafts_deleted: int = 0
     claimed: int = 0
     running: list[Future[str | None]] = field(default_factory=list)
-    pull_checks: list[Future[str | None]] = field(default_factory=list)
+    pull_checks: list[Future[int]] = field(default_factory=list)
 
     def wait(self, timeout: float | None = None) -> Counter[str]:
         """Wait for the checks running here; count their outcomes ("skipped": another worker
@@ -68,15 +70,24 @@ def run_due(now: datetime | None = None) -> SweepReport:
     claimed = claim_due(now, lease)
     report.claimed = len(claimed)
     executor = checks.executor()
-    for registry_id in claimed:
-        future = executor.submit(registry_id, "scheduled", None, lease=lease)
+    for due in claimed:
+        future = executor.submit(due.registry_id, due.trigger, due.requested_by_id, lease=lease)
         if future is not None:
             report.running.append(future)
     report.pull_checks = run_pull_checks(now)
     return report
 
 
-def claim_due(now: datetime, lease: datetime, limit: int = SWEEP_LIMIT) -> list[uuid.UUID]:
+@dataclass(frozen=True)
+class DueCheck:
+    """A claimed check: a requested one keeps who asked and how; the rest are scheduled."""
+
+    registry_id: uuid.UUID
+    trigger: str = "scheduled"
+    requested_by_id: int | None = None
+
+
+def claim_due(now: datetime, lease: datetime, limit: int = SWEEP_LIMIT) -> list[DueCheck]:
     """Claim what is due, requested checks first, then the longest overdue; one statement, so
     two sweeps running at once split the registries between them."""
     due = or_(
@@ -98,7 +109,13 @@ def claim_due(now: datetime, lease: datetime, limit: int = SWEEP_LIMIT) -> list[
             # Re-tested on the row itself: PostgreSQL re-evaluates it after waiting for a lock.
             .where(Registry.id.in_(candidates.scalar_subquery()), checks.lease_free(now))
             .values(lease_until=lease)
-            .returning(Registry.id, Registry.check_requested_at, Registry.next_check_at)
+            .returning(
+                Registry.id,
+                Registry.check_requested_at,
+                Registry.next_check_at,
+                Registry.check_trigger,
+                Registry.check_requested_by_id,
+            )
             .execution_options(synchronize_session=False)
         ).all()
         db.session.commit()
@@ -110,7 +127,12 @@ def claim_due(now: datetime, lease: datetime, limit: int = SWEEP_LIMIT) -> list[
             row.next_check_at or now,
         )
     )
-    return [row.id for row in rows]
+    return [
+        DueCheck(row.id, row.check_trigger, row.check_requested_by_id)
+        if row.check_requested_at is not None and row.check_trigger
+        else DueCheck(row.id)
+        for row in rows
+    ]
 
 
 def mark_expired(now: datetime) -> int:

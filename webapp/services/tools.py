@@ -1,10 +1,9 @@
-"""Private tools: add, rename, remove, which registry each pulls through, and pull checks.
+"""Private tools: add, rename, remove, and which registry each pulls through.
 
 A tool names an image. Which registry pulls it is never stored: it is resolved whenever it is
 shown (`routes`), so adding, replacing or removing a registry changes every tool's row at once.
-What is stored is the outcome of the last pull check, written with a Core update that leaves
-the tool's version alone (a check must not make someone's open rename form stale), and shown
-only while the tool still resolves to a registry.
+What is stored is the outcome of the last pull check (`pull_checks`), shown only while the tool
+still resolves to a registry.
 
 Only registries of Enterprise orgs are considered; another plan's tools resolve as if the org
 had no registry, as the runner API would treat them.
@@ -14,14 +13,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
-from ..models import Organization, PrivateTool, Registry, utcnow
+from ..models import Organization, PrivateTool, Registry
 from ..registry_client.reference import ImageReference, InvalidReference, parse_reference
 from ..registry_client.resolve import Resolution, explain
-from . import audit, pull_credentials, resolution
+from . import audit, resolution
 
 __all__ = [
     "NO_REGISTRY",
@@ -29,7 +28,6 @@ __all__ = [
     "ToolRoute",
     "add",
     "all_tools",
-    "check_pull",
     "get",
     "remove",
     "rename",
@@ -145,47 +143,6 @@ def tools_using(org: Organization, registry: Registry) -> list[PrivateTool]:
         for each in routes(org, all_tools(org))
         if each.registry is not None and each.registry.id == registry.id
     ]
-
-
-def check_pull(org: Organization, tool: PrivateTool, scheduled: bool = False) -> ToolRoute:
-    """Ask the tool's registry whether its credentials can pull the image, and store the answer.
-
-    `HEAD`s the manifest with a pull-scoped token through the SSRF-safe client. The outcome is
-    "pulls", "not_found", "no_access", the registry's failure status (`unreachable`, …,
-    `unreadable`), or `NO_REGISTRY` when no registry serves the image. A public image with no
-    registry is not checked: there are no credentials to try.
-    """
-    found = route(org, tool)
-    resolved, reference = found.resolution, found.reference
-    if resolved is None or reference is None or found.kind == "public":
-        return found
-    registry = resolved.registry
-    if registry is None:
-        outcome, reason = NO_REGISTRY, resolved.reason
-    else:
-        outcome, reason = pull_credentials.probe_pull(registry, reference)
-    previous = tool.pull_status
-    db.session.execute(
-        update(PrivateTool)
-        .where(PrivateTool.id == tool.id)
-        .values(pull_status=outcome, pull_reason=reason[:500], pull_checked_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
-    if scheduled and previous == outcome:
-        db.session.refresh(tool)
-        return route(org, tool)  # the sweep audits changes only, like registry checks
-    audit.record(
-        "tool.pull_checked",
-        org=org,
-        target=("tool", str(tool.id), tool.name),
-        details={
-            "image": tool.image,
-            "registry": registry.name if registry else None,
-            "outcome": outcome,
-        },
-    )
-    db.session.refresh(tool)
-    return route(org, tool)
 
 
 def _ensure_free(org: Organization, name: str, exclude: int | None) -> None:

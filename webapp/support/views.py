@@ -1,7 +1,8 @@
 """The support console: read-only, across orgs, for platform support staff only.
 
 Support staff are never org members. They see status, reasons, check history, dependents and
-the audit trail, never a secret; every look is recorded in the org's audit log; their one
+the audit trail, never a secret; every look is recorded in the org's audit log, in a write
+transaction of its own (`audit.record_now`), so looks never fail while others write; their one
 action is "Check now".
 """
 
@@ -72,8 +73,9 @@ def index():
 @bp.route("/orgs/<slug>")
 def org(slug: str):
     organization = _org_or_404(slug)
-    audit.record("support.viewed_org", org=organization, target=("org", slug, organization.name))
-    db.session.commit()
+    audit.record_now(
+        "support.viewed_org", org=organization, target=("org", slug, organization.name)
+    )
     return render_template(
         "support/org.html",
         organization=organization,
@@ -86,10 +88,9 @@ def org(slug: str):
 @bp.route("/registries/<uuid:registry_id>")
 def registry(registry_id: uuid.UUID):
     row = _registry_or_404(registry_id)
-    audit.record(
+    audit.record_now(
         "support.viewed_registry", org=row.org_id, target=("registry", str(row.id), row.name)
     )
-    db.session.commit()
     from ..services.tools import tools_using
 
     return render_template(

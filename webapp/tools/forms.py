@@ -3,10 +3,10 @@ checks it and the views put its error beside the name field."""
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import Field, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 
+from ..forms import WebForm, single_line
 from ..registry_client.reference import InvalidReference, parse_reference
 
 NAME_MAX = 64
@@ -17,7 +17,7 @@ def _strip(value: str | None) -> str | None:
     return value.strip() if isinstance(value, str) else value
 
 
-def check_image(form: FlaskForm, field: Field) -> None:
+def check_image(form: WebForm, field: Field) -> None:
     """The image must be a reference `docker pull` accepts; the parser's reason is shown."""
     try:
         parse_reference(field.data or "")
@@ -33,11 +33,12 @@ def _name_field() -> StringField:
         validators=[
             DataRequired("Give the tool a name."),
             Length(max=NAME_MAX, message=f"Keep the name to {NAME_MAX} characters or fewer."),
+            single_line,
         ],
     )
 
 
-class ToolAddForm(FlaskForm):
+class ToolAddForm(WebForm):
     name = _name_field()
     image = StringField(
         "Image",
@@ -52,5 +53,5 @@ class ToolAddForm(FlaskForm):
     )
 
 
-class ToolRenameForm(FlaskForm):
+class ToolRenameForm(WebForm):
     name = _name_field()

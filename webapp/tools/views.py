@@ -4,22 +4,29 @@ design.md lets members manage private tools (only registries are admin-only). Ev
 a plain form that works without JavaScript and redirects; htmx requests get fragments instead:
 the tools section after Add, the row after Rename or Check pull, nothing after Remove (the row
 goes away). Invalid input answers 422 with the error beside its field, in either form.
+
+Check pull only asks for the check (services/pull_checks.py): it runs on the check executor, and
+the row shows it queued, then running, then its outcome. With htmx the row polls itself and
+stops by rendering the outcome without a trigger; without JavaScript the page says so and links
+to itself.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from flask import abort, current_app, redirect, render_template, request, url_for
+from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from .. import htmx
 from ..access import current_org
 from ..extensions import db
-from ..limits import outbound_checks
+from ..limits import outbound_checks, tool_adds
 from ..models import PrivateTool
 from ..registry_client.statuses import Status, StatusText, describe
-from ..services import tools
+from ..services import pull_checks, tools
 from . import bp
 from .forms import ToolAddForm, ToolRenameForm
 
@@ -45,12 +52,28 @@ def describe_pull(outcome: str, kind: str) -> StatusText:
 
 @bp.context_processor
 def _helpers() -> dict[str, Any]:
-    return {"describe_pull": describe_pull, "nav_active": "private_tools"}
+    return {
+        "describe_pull": describe_pull,
+        "pull_state": pull_checks.state,
+        "pull_slots": pull_checks.slots,
+        "nav_active": "private_tools",
+    }
 
 
 def _section(form: ToolAddForm, highlight: int | None = None) -> dict[str, Any]:
     org = current_org()
-    return {"form": form, "routes": tools.routes(org, tools.all_tools(org)), "highlight": highlight}
+    routes = tools.routes(org, tools.all_tools(org))
+    return {"form": form, "routes": routes, "highlight": highlight, "reload": _reload_url(routes)}
+
+
+def _reload_url(routes: list[tools.ToolRoute]) -> str | None:
+    """Where the page reloads itself to without JavaScript while a pull check someone asked for
+    is pending (None: nothing pending). The query changes every second, because a refresh to the
+    page's own URL with a #fragment only scrolls."""
+    pending = next((route.tool.id for route in routes if pull_checks.state(route.tool)), None)
+    if pending is None:
+        return None
+    return url_for(".index", refresh=int(time.time()), _anchor=f"tool-{pending}")
 
 
 def _tool_or_404(tool_id: int) -> PrivateTool:
@@ -73,6 +96,7 @@ def index() -> Response:
 
 
 @bp.route("/", methods=["POST"])
+@tool_adds
 def add() -> Response:
     form = ToolAddForm()
     if form.validate_on_submit():
@@ -124,11 +148,10 @@ def rename(tool_id: int) -> Response:
 @outbound_checks
 def check(tool_id: int) -> Response:
     tool = _tool_or_404(tool_id)
-    route = tools.check_pull(current_org(), tool)
-    db.session.commit()
+    pull_checks.request(tool, current_user.id)
     if not htmx.is_partial():
         return _back_to(tool.id)
-    return htmx.vary(current_app.make_response(render_template("tools/_row.html", route=route)))
+    return row(tool_id)
 
 
 @bp.route("/<int:tool_id>/remove", methods=["POST"])

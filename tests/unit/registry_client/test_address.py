@@ -44,6 +44,44 @@ def test_accepted_addresses(text, parts):
     assert (address.scheme, address.host, address.port, address.namespace) == parts
 
 
+# The spellings moby's TestResolveAuthConfigFullURL (registry/auth_test.go) resolves to one
+# registry: `/v1/` is Docker's legacy API path, and the key `docker login` writes for Docker Hub
+# is `https://index.docker.io/v1/`. Each used to become a namespace "v1".
+DOCKER_CONFIG_KEYS = {
+    ("registry.example.com", None): [
+        "https://registry.example.com/v1/", "http://registry.example.com/v1/",
+        "registry.example.com", "registry.example.com/v1/", "registry.example.com/v1",
+    ],
+    ("localhost", 8000): [
+        "https://localhost:8000/v1/", "http://localhost:8000/v1/", "localhost:8000",
+        "localhost:8000/v1/",
+    ],
+    ("registry.com", None): [
+        "https://registry.com/v1/", "http://registry.com/v1/", "registry.com", "registry.com/v1/",
+    ],
+    ("index.docker.io", None): ["https://index.docker.io/v1/", "index.docker.io/v1/"],
+}
+
+
+@pytest.mark.parametrize(
+    ("text", "host", "port"),
+    [(text, host, port) for (host, port), texts in DOCKER_CONFIG_KEYS.items() for text in texts],
+)
+def test_docker_config_keys_name_the_registry_without_a_namespace(text, host, port):
+    address = parse_registry_url(text, allow_insecure=True)
+    assert (address.host, address.port, address.namespace) == (host, port, "")
+
+
+def test_the_docker_login_key_is_docker_hub():
+    address = parse_registry_url("https://index.docker.io/v1/")
+    assert suggest_for_address(address) == Suggestion(kind="docker_hub")
+    assert address.display == "index.docker.io"
+
+
+def test_v1_below_a_namespace_is_part_of_the_namespace():
+    assert parse_registry_url("registry.example.com/team/v1").namespace == "team/v1"
+
+
 def test_derived_forms():
     address = parse_registry_url("https://Registry.example.com:5000/team/")
     assert address.base_url == "https://registry.example.com:5000"
@@ -117,6 +155,7 @@ REFUSED = [
     ("registry.example.com/team/-x", "separated by"),
     ("registry.example.com/a.-b", "separated by"),
     ("registry.example.com/v2/", "Leave out /v2/"),
+    ("registry.example.com/v1/team", "Leave out /v1/"),
     ("registry.example.com\\evil", "not allowed"),
     ("registry.example.com\\@evil.example.com", "user name or password"),
     ("registry.example.com/%2e%2e", "not allowed"),
@@ -201,7 +240,10 @@ _addresses = st.builds(
     scheme=st.sampled_from(["https", "http"]),
     host=_hosts,
     port=st.one_of(st.none(), st.sampled_from([5000, 8443, 1024, 65535])),
-    namespace=st.lists(_component, max_size=3).map("/".join),
+    # A first component v1 or v2 is one of Docker's API paths, never a namespace.
+    namespace=st.lists(_component, max_size=3)
+    .filter(lambda parts: parts[:1] not in (["v1"], ["v2"]))
+    .map("/".join),
 )
 
 

@@ -100,18 +100,72 @@ def test_empty_lines_give_no_challenges():
     assert parse_challenges(["", " , "]) == []
 
 
-@pytest.mark.parametrize(
-    "line",
-    [
-        'Bearer realm="never closed',
-        'realm="https://x"',
-        'Bearer realm="a" service="b"',
-        "Bearer realm=\x00",
-        "Bear\u00e9r realm=x",
-        '"Bearer" realm=x',
-    ],
-)
-def test_unreadable_challenges_raise_challenge_error(line):
+# Docker's own table (moby daemon/internal/registryclient/auth/authchallenge_test.go, the same
+# parser as distribution's and containers/image's wwwauthenticate_test.go), then the malformed
+# endings that parser reads "as far as it is well formed": the challenge keeps what came before.
+DOCKER_TABLE = [
+    (
+        r'Bearer realm="https://auth.example.com/token",service="registry.example.com",'
+        r'other=fun,slashed="he\"\l\lo"',
+        [Challenge("bearer", {"realm": "https://auth.example.com/token",
+                              "service": "registry.example.com", "other": "fun",
+                              "slashed": 'he"llo'})],
+    ),
+    (
+        'Bearer realm="https://auth.docker.io/token",service="registry.docker.io",'
+        'scope="repository:library/busybox:pull,push"',
+        [Challenge("bearer", {"realm": "https://auth.docker.io/token",
+                              "service": "registry.docker.io",
+                              "scope": "repository:library/busybox:pull,push"})],
+    ),
+    (
+        'Bearer realm="http://127.0.0.1:5000/openshift/token"',
+        [Challenge("bearer", {"realm": "http://127.0.0.1:5000/openshift/token"})],
+    ),
+]
+
+AS_FAR_AS_WELL_FORMED = [
+    # The last parameter has an empty value: the challenge ends before it.
+    (
+        'Bearer realm="https://auth.example.com/token",service="registry.example.com",scope=',
+        [Challenge("bearer", {"realm": "https://auth.example.com/token",
+                              "service": "registry.example.com"})],
+    ),
+    # The last parameter's quote is never closed.
+    (
+        'Bearer realm="https://auth.example.com/token",service="registry.example.com",scope="repo',
+        [Challenge("bearer", {"realm": "https://auth.example.com/token",
+                              "service": "registry.example.com"})],
+    ),
+    ('Bearer realm="https://r.example/t",service=', [Challenge("bearer", {"realm": "https://r.example/t"})]),
+    # No "=" after a name: several challenges may share a line, so it reads as the next scheme.
+    ('Bearer realm="https://r.example/t",service',
+     [Challenge("bearer", {"realm": "https://r.example/t"}), Challenge("service", {})]),
+    # No comma before the next parameter.
+    ('Bearer realm="a" service="b"', [Challenge("bearer", {"realm": "a"})]),
+    # The realm itself is what was malformed: a challenge without one (the handshake refuses it).
+    ('Bearer realm="never closed', [Challenge("bearer", {})]),
+    ("Bearer realm=\x00", [Challenge("bearer", {})]),
+    ("Bear\u00e9r realm=x", [Challenge("bear", {})]),
+    ('realm="https://x"', [Challenge("realm", {})]),
+    # What comes after a malformed point on the same line is dropped; other lines are not.
+    ('Basic realm="r", Bearer realm="x" oops, Basic realm=y', [
+        Challenge("basic", {"realm": "r"}), Challenge("bearer", {"realm": "x"})]),
+]
+
+
+@pytest.mark.parametrize(("line", "expected"), DOCKER_TABLE + AS_FAR_AS_WELL_FORMED)
+def test_challenges_are_read_as_far_as_they_are_well_formed(line, expected):
+    assert parse_challenges([line]) == expected
+
+
+def test_an_unreadable_line_does_not_hide_the_others():
+    lines = ['"Bearer" realm=x', 'Basic realm="r"']
+    assert parse_challenges(lines) == [Challenge("basic", {"realm": "r"})]
+
+
+@pytest.mark.parametrize("line", ['"Bearer" realm=x', "=", "\u00e9 realm=x", ", ;"])
+def test_a_header_with_nothing_readable_raises_challenge_error(line):
     with pytest.raises(ChallengeError):
         parse_challenges([line])
 

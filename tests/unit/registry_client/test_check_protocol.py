@@ -148,6 +148,57 @@ def test_token_answer_without_a_usable_token_is_an_error(serve, body):
     )
 
 
+def _token_registry(serve, challenge_for):
+    """A token service and a registry whose /v2/ challenge is `challenge_for(token_url)`."""
+    tokens = serve(lambda req: json_response(200, {"token": "good-token"}))
+
+    def registry_app(req):
+        if req.authorization == "Bearer good-token":
+            return json_response(200, {}, [API_VERSION])
+        challenge = ("WWW-Authenticate", challenge_for(f"{tokens.url}/token"))
+        return json_response(401, UNAUTHORIZED, [challenge, API_VERSION])
+
+    return tokens, serve(registry_app)
+
+
+@pytest.mark.parametrize(
+    "ending",
+    [",scope=", ',scope="repository:never-closed', ",scope", ' scope="x"'],
+    ids=["empty", "unterminated", "no-value", "no-comma"],
+)
+def test_a_malformed_last_parameter_is_read_as_far_as_it_is_well_formed(serve, ending):
+    """Docker reads `Bearer realm=…,service=…,scope=` as a challenge with its realm and service;
+    it used to fail the check as "could not be read"."""
+    tokens, registry = _token_registry(
+        serve, lambda realm: f'Bearer realm="{realm}",service="test-registry"{ending}'
+    )
+    result = run_check(registry_target(registry.url, ca_pem=registry.ca_pem), loopback_settings())
+    assert result.status == "connected", result.reason
+    assert tokens.requests[0].param("service") == "test-registry"
+    assert tokens.requests[0].auth_scheme == "Basic"
+
+
+@pytest.mark.parametrize("challenge", ['Bearer realm="https://127.0.0.1/never-closed',
+                                       'Bearer service="test-registry",realm=', "Bearer"])
+def test_the_realm_is_still_required(serve, challenge):
+    tokens, registry = _token_registry(serve, lambda realm: challenge)
+    result = run_check(registry_target(registry.url, ca_pem=registry.ca_pem), loopback_settings())
+    assert result.status == "error"
+    assert "names no sign-in service (realm)" in result.reason
+    assert tokens.count == 0
+
+
+@pytest.mark.parametrize("realm", ["https://169.254.169.254/token", "https://10.0.0.1/token"])
+def test_a_leniently_read_realm_still_meets_the_outbound_policy(serve, realm):
+    tokens, registry = _token_registry(
+        serve, lambda _: f'Bearer realm="{realm}",service="test-registry",scope='
+    )
+    result = run_check(registry_target(registry.url, ca_pem=registry.ca_pem), loopback_settings())
+    assert result.status == "blocked"
+    assert "credentials were not sent" in result.reason
+    assert tokens.count == 0
+
+
 def test_unsupported_challenge_scheme_is_an_error(serve):
     challenge = ("WWW-Authenticate", 'Digest realm="x", nonce="y"')
     registry = serve(lambda req: json_response(401, UNAUTHORIZED, [challenge]))

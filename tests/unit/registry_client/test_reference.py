@@ -41,16 +41,13 @@ ACCEPTED = [
     ("index.docker.io/ubuntu", "docker.io", "docker.io", None, "library/ubuntu", "latest", None),
     # Deliberate: Docker Hub's domains are recognised whatever their case.
     ("Docker.IO/ubuntu", "docker.io", "docker.io", None, "library/ubuntu", "latest", None),
-    # Not normalised: Docker treats these as registries of their own (no library/ either).
-    (
-        "registry-1.docker.io/x/y",
-        "registry-1.docker.io",
-        "registry-1.docker.io",
-        None,
-        "x/y",
-        "latest",
-        None,
-    ),
+    # Deliberate: Docker Hub's API host is Docker Hub too (containers/image normalizeRegistry).
+    ("registry-1.docker.io/x/y", "docker.io", "docker.io", None, "x/y", "latest", None),
+    ("registry-1.docker.io/ubuntu", "docker.io", "docker.io", None, "library/ubuntu", "latest", None),
+    ("Registry-1.Docker.IO/x/y:2", "docker.io", "docker.io", None, "x/y", "2", None),
+    # With a port it is some other registry (as docker.io:443 is).
+    ("registry-1.docker.io:443/x", "registry-1.docker.io:443", "registry-1.docker.io", 443, "x",
+     "latest", None),
     ("docker.io:443/ubuntu", "docker.io:443", "docker.io", 443, "ubuntu", "latest", None),
     ("acme/tool", "docker.io", "docker.io", None, "acme/tool", "latest", None),
     ("acme/sub/tool:1", "docker.io", "docker.io", None, "acme/sub/tool", "1", None),
@@ -145,11 +142,7 @@ def test_accepts_and_normalises(
         ("docker.io/a.b", "docker.io/library/a.b:latest", "a.b:latest"),
         ("localhost:5000/x", "localhost:5000/x:latest", "localhost:5000/x:latest"),
         ("[::1]:5000/x:2", "[::1]:5000/x:2", "[::1]:5000/x:2"),
-        (
-            "registry-1.docker.io/library/ubuntu",
-            "registry-1.docker.io/library/ubuntu:latest",
-            "registry-1.docker.io/library/ubuntu:latest",
-        ),
+        ("registry-1.docker.io/library/ubuntu", "docker.io/library/ubuntu:latest", "ubuntu:latest"),
         ("ubuntu@" + SHA256, "docker.io/library/ubuntu@" + SHA256, "ubuntu@" + SHA256),
         (
             "ghcr.io/acme/tool:1@" + SHA256,
@@ -187,9 +180,9 @@ def test_canonical_and_familiar(text: str, canonical: str, familiar: str) -> Non
         ),
         (
             "registry-1.docker.io/acme/tool",
+            DOCKER_HUB_AUTH_KEY,
             "registry-1.docker.io",
-            "registry-1.docker.io",
-            "registry-1.docker.io/acme/tool",
+            "docker.io/acme/tool",
             "latest",
         ),
         (
@@ -365,7 +358,7 @@ def valid_references(draw: st.DrawFn) -> tuple[str, ImageReference]:
         components = draw(st.lists(_path_component(), min_size=1, max_size=4))
         written_path = "/".join(components)
         name = f"{domain}/{written_path}"
-        if host in {"docker.io", "index.docker.io"} and port is None:
+        if host in {"docker.io", "index.docker.io", "registry-1.docker.io"} and port is None:
             domain = host = "docker.io"
     else:  # Docker Hub, domain omitted
         port = None

@@ -149,7 +149,7 @@ def test_hosts_compare_case_insensitively() -> None:
     [
         ("ubuntu", ["docker.io"]),
         ("index.docker.io/acme/tool", ["docker.io"]),
-        ("registry-1.docker.io/acme/tool", ["registry-1.docker.io"]),
+        ("registry-1.docker.io/acme/tool", ["docker.io"]),
         ("ghcr.io/acme/tool", ["ghcr.io"]),
         ("Registry.Example.COM:5000/a", ["registry.example.com:5000"]),
         ("localhost:05000/a", ["localhost:5000"]),
@@ -173,7 +173,9 @@ def test_candidate_hosts(image: str, hosts: list[str]) -> None:
         ("index.docker.io", None, "docker.io"),
         ("Docker.IO", None, "docker.io"),
         ("docker.io", 443, "docker.io:443"),
-        ("registry-1.docker.io", None, "registry-1.docker.io"),
+        ("registry-1.docker.io", None, "docker.io"),
+        ("Registry-1.Docker.io", None, "docker.io"),
+        ("registry-1.docker.io", 443, "registry-1.docker.io:443"),
     ],
 )
 def test_host_key(host: str, port: int | None, key: str) -> None:
@@ -196,7 +198,9 @@ def test_docker_hub_library_namespace_serves_official_images(image: str) -> None
 
 
 @pytest.mark.parametrize(
-    "image", ["acme/tool", "docker.io/acme/tool", "index.docker.io/acme/tool:1", "Docker.IO/acme/x"]
+    "image",
+    ["acme/tool", "docker.io/acme/tool", "index.docker.io/acme/tool:1", "Docker.IO/acme/x",
+     "registry-1.docker.io/acme/tool", "Registry-1.Docker.IO/acme/x:2"],
 )
 def test_docker_hub_images_resolve_through_docker_hub_registries(image: str) -> None:
     assert resolve(image, HUB_LIBRARY, HUB_ACME) is HUB_ACME
@@ -207,8 +211,14 @@ def test_docker_hub_namespace_does_not_serve_official_images() -> None:
     assert resolve("acme", HUB_ACME) is None  # docker.io/library/acme, not the acme namespace
 
 
-def test_registry_1_docker_io_and_other_hosts_are_not_docker_hub_registries() -> None:
-    assert resolve("registry-1.docker.io/acme/tool", HUB_ALL) is None
+def test_registry_1_docker_io_is_docker_hub() -> None:
+    """It used to resolve to no registry, and none could be connected for it."""
+    assert resolve("registry-1.docker.io/acme/tool", HUB_ALL) is HUB_ALL
+    assert resolve("registry-1.docker.io/ubuntu", HUB_ACME, HUB_LIBRARY) is HUB_LIBRARY
+
+
+def test_other_hosts_are_not_docker_hub_registries() -> None:
+    assert resolve("registry-1.docker.io:443/acme/tool", HUB_ALL) is None
     assert resolve("docker.io:443/acme/tool", HUB_ALL) is None
     assert resolve("ghcr.io/acme/tool", HUB_ALL) is None
 

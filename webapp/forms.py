@@ -1,0 +1,47 @@
+"""What every HTML form of the app shares: the base class that reads form fields and nothing
+else, and the validators several forms use."""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Any
+
+from flask import request
+from flask_wtf import FlaskForm
+from wtforms import Field, FileField
+from wtforms.validators import ValidationError
+
+
+class WebForm(FlaskForm):
+    """A FlaskForm that reads `request.form` only, never a JSON body.
+
+    Flask-WTF falls back to `request.get_json()` when a submission has no form fields, so a
+    JSON body filled the form with values of any type (a number where an email goes: a 500) and
+    skipped every guard that reads `request.form`. The request hook refuses such bodies (415);
+    this is the other half. Uploaded files are read only by a form that has a file field, so a
+    multipart part with a file name can never stand in for a text field.
+    """
+
+    class Meta:
+        def wrap_formdata(self, form: FlaskForm, formdata: Any) -> Any:
+            if formdata is None or hasattr(formdata, "getlist"):
+                return formdata  # given explicitly (a GET form passes request.args)
+            # Flask-WTF's "read the request" default.
+            if not form.is_submitted() or not (request.form or request.files):
+                return None
+            if request.files and any(isinstance(field, FileField) for field in form):
+                return super().wrap_formdata(form, formdata)  # Flask-WTF's: files and fields
+            return request.form or None
+
+
+#: Control characters (CR, LF, tab, NUL, …) and the Unicode line and paragraph separators.
+_NOT_ON_ONE_LINE = frozenset({"Cc", "Zl", "Zp"})
+
+
+def single_line(form: FlaskForm, field: Field) -> None:
+    """Names are one line of text: no line breaks, tabs or other control characters (letters
+    of any script, emoji and their joiners are fine)."""
+    if isinstance(field.data, str) and any(
+        unicodedata.category(char) in _NOT_ON_ONE_LINE for char in field.data
+    ):
+        raise ValidationError("Use one line of text, without line breaks or control characters.")
