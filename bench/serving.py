@@ -1,0 +1,49 @@
+"""Starting the servers a benchmark measures: gunicorn on a free 127.0.0.1 port, and nowhere else."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_gunicorn(target: str, port: int, options: Sequence[str],
+                   env: dict[str, str]) -> subprocess.Popen:
+    """`python -m gunicorn OPTIONS --bind 127.0.0.1:PORT TARGET`, returned once it listens (the
+    master binds before its workers boot: the first requests wait for them in the backlog)."""
+    command = [
+        sys.executable, "-m", "gunicorn", *options, "--bind", f"127.0.0.1:{port}",
+        "--log-level", "warning", target,
+    ]
+    server = subprocess.Popen(command, cwd=ROOT, env=env)  # noqa: S603 - our own arguments
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return server
+        except OSError:
+            if server.poll() is not None:
+                raise SystemExit(f"gunicorn ({target}) exited before it listened") from None
+            time.sleep(0.1)
+    server.terminate()
+    raise SystemExit(f"gunicorn ({target}) did not start listening within 30 s")
+
+
+def stop(server: subprocess.Popen) -> None:
+    server.terminate()
+    try:
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
