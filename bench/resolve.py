@@ -28,7 +28,6 @@ import argparse
 import http.client
 import json
 import multiprocessing
-import os
 import secrets
 import statistics
 import tempfile
@@ -38,26 +37,15 @@ import uuid
 
 from flask import Flask, jsonify, request
 
-from bench.serving import ROOT, free_port, start_gunicorn, stop
+from bench.serving import app_config, free_port, server_environment, start_gunicorn, stop
 from webapp import create_app
 from webapp.extensions import csrf, db
 from webapp.models import Registry
 from webapp.requests_setup import reads_first
 from webapp.services import accounts, credentials, runner_tokens
-from webapp.services.vault import new_key_line
 
 API = "/api/v1/pull-credentials"
 BASELINE_PATH = "/bench/token-only"
-
-
-def app_config() -> dict[str, object]:
-    """The server's configuration, passed from the script to gunicorn through the environment."""
-    return {
-        "SQLALCHEMY_DATABASE_URI": os.environ["BENCH_DATABASE_URL"],
-        "CREDENTIAL_KEYS": os.environ["BENCH_CREDENTIAL_KEYS"],
-        "SECRET_KEY": os.environ["BENCH_SECRET_KEY"],
-        "RATELIMIT_ENABLED": False,
-    }
 
 
 def server_app() -> Flask:
@@ -189,14 +177,7 @@ def main() -> None:
         parser.error("--clients must look like 2x4")
 
     with tempfile.TemporaryDirectory(prefix="bench-resolve-") as scratch:
-        env = dict(os.environ)
-        env.update({
-            "BENCH_DATABASE_URL": options.database_url or f"sqlite:///{scratch}/bench.db",
-            "BENCH_CREDENTIAL_KEYS": new_key_line("bench"),
-            "BENCH_SECRET_KEY": secrets.token_urlsafe(32),
-            "PYTHONPATH": str(ROOT),
-        })
-        os.environ.update({key: env[key] for key in env if key.startswith("BENCH_")})
+        env = server_environment(options.database_url or f"sqlite:///{scratch}/bench.db")
         setup = create_app(app_config())
         with setup.app_context():
             db.create_all()

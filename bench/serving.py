@@ -1,7 +1,10 @@
-"""Starting the servers a benchmark measures: gunicorn on a free 127.0.0.1 port, and nowhere else."""
+"""Starting the servers a benchmark measures: gunicorn on a free 127.0.0.1 port, and nowhere
+else, with the product's settings passed from the script through the environment."""
 
 from __future__ import annotations
 
+import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -9,7 +12,33 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from config import normalise_database_url
+from webapp.services.vault import new_key_line
+
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def server_environment(database_url: str) -> dict[str, str]:
+    """The servers' environment: this one plus a database, fresh keys and the repository on
+    the import path; the BENCH_ settings are set in this process too, for `app_config`."""
+    settings = {
+        "BENCH_DATABASE_URL": normalise_database_url(database_url),
+        "BENCH_CREDENTIAL_KEYS": new_key_line("bench"),
+        "BENCH_SECRET_KEY": secrets.token_urlsafe(32),
+    }
+    os.environ.update(settings)
+    return {**os.environ, **settings, "PYTHONPATH": str(ROOT)}
+
+
+def app_config() -> dict[str, object]:
+    """The product's settings in a bench, in its own process and in gunicorn's workers alike.
+    Rate limits are off, so that what is measured is the product, not the limiter."""
+    return {
+        "SQLALCHEMY_DATABASE_URI": os.environ["BENCH_DATABASE_URL"],
+        "CREDENTIAL_KEYS": os.environ["BENCH_CREDENTIAL_KEYS"],
+        "SECRET_KEY": os.environ["BENCH_SECRET_KEY"],
+        "RATELIMIT_ENABLED": False,
+    }
 
 
 def free_port() -> int:
