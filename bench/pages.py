@@ -60,14 +60,12 @@ from flask import Flask
 from sqlalchemy import text
 
 from bench import hello
-from bench.serving import ROOT, free_port, start_gunicorn, stop
-from config import normalise_database_url
+from bench.serving import app_config, free_port, server_environment, start_gunicorn, stop
 from tests.support.queries import queries_of_get
 from webapp import create_app
 from webapp.extensions import db
 from webapp.models import Membership, Registry, User, utcnow
 from webapp.services import accounts, credentials, registries
-from webapp.services.vault import new_key_line
 
 TIMED_ROWS = (0, 20, 100)
 COUNTED_ROWS = (10, 100)  # the query count at these two sizes must be equal
@@ -95,16 +93,6 @@ function done(summary, latency, requests)
   io.write(string.format("statuses: %d seen, %d not 200, last %d\\n", total_seen, total_bad, last))
 end
 """
-
-
-def app_config() -> dict[str, object]:
-    """The product's configuration, passed from the script to gunicorn through the environment."""
-    return {
-        "SQLALCHEMY_DATABASE_URI": os.environ["BENCH_DATABASE_URL"],
-        "CREDENTIAL_KEYS": os.environ["BENCH_CREDENTIAL_KEYS"],
-        "SECRET_KEY": os.environ["BENCH_SECRET_KEY"],
-        "RATELIMIT_ENABLED": False,
-    }
 
 
 def server_app() -> Flask:
@@ -473,9 +461,14 @@ def profile(app: Flask, seeded: Seeded, count: int) -> None:
     limited_client = test_client_signed_in(
         create_app({**app_config(), "RATELIMIT_ENABLED": True}), seeded.email
     )
-    limited = timed(lambda: check_in_process(limited_client, empty), count)
-    print(f"with RATELIMIT_ENABLED=True (memory storage), no profiler: the empty page "
-          f"{limited * 1e6:,.0f} us per request ({(limited - empty_time) * 1e6:+,.0f} us)")
+    # The first app registered no limiter hooks, so it keeps measuring the page without them.
+    limits = timed_together({
+        "off": (lambda: check_in_process(client, empty), count),
+        "on": (lambda: check_in_process(limited_client, empty), count),
+    })
+    print(f"\nthe empty page with RATELIMIT_ENABLED=True (memory storage), no profiler: "
+          f"{limits['on'] * 1e6:,.0f} us per request against {limits['off'] * 1e6:,.0f} us off "
+          f"({(limits['on'] - limits['off']) * 1e6:+,.0f} us)")
 
 
 def query_costs(app: Flask, seeded: Seeded) -> dict[str, float]:
@@ -513,11 +506,17 @@ def query_costs(app: Flask, seeded: Seeded) -> dict[str, float]:
 
 
 def cookie_round_trip(app: Flask, client) -> float:
-    """Seconds to verify and decode the session cookie, then sign it again (every request)."""
-    serializer = app.session_interface.get_signing_serializer(app)
+    """Seconds to verify and decode the session cookie, then sign it again, as Flask's cookie
+    session does on every request here (a new serializer each time, one per direction)."""
+    interface = app.session_interface
     value = client.get_cookie(app.config["SESSION_COOKIE_NAME"]).value
     lifetime = int(app.permanent_session_lifetime.total_seconds())
-    return timed(lambda: serializer.dumps(dict(serializer.loads(value, max_age=lifetime))), 2000)
+
+    def round_trip() -> None:
+        data = interface.get_signing_serializer(app).loads(value, max_age=lifetime)
+        interface.get_signing_serializer(app).dumps(dict(data))
+
+    return timed(round_trip, 2000)
 
 
 def query_summary(statements: list[str]) -> str:
@@ -673,21 +672,29 @@ def summarise(figures: dict[str, Figures], hellos: list[Phase], rounds: int) -> 
               f"{spread([c * 1e6 for c in mine.cpu], ',.0f'):>22} "
               f"{spread(mine.cpu_ratio, '.3f'):>20}")
     empty = figures["registry page, empty"]
-    verdict = "meets" if statistics.median(empty.ratio) >= 0.3 else "MISSES"
-    print(f"target: the empty registry page >= 0.3x hello: {verdict} "
-          f"({statistics.median(empty.ratio):.3f}x)")
-    row = per_row(figures, 100, by_cpu=False)
-    verdict = "meets" if statistics.median(row) <= 2 else "MISSES"
-    print(f"target: each row <= 2% of the empty page's time: {verdict} ({spread(row, '.1f')}% "
+    ratio, by_cpu = statistics.median(empty.ratio), statistics.median(empty.cpu_ratio)
+    print(f"target: the empty registry page >= 0.3x hello: {verdict(ratio >= 0.3, by_cpu >= 0.3)}"
+          f" ({ratio:.3f}x; by server CPU {by_cpu:.3f}x)")
+    row, row_cpu = per_row(figures, 100, by_cpu=False), per_row(figures, 100, by_cpu=True)
+    ok = verdict(statistics.median(row) <= 2, statistics.median(row_cpu) <= 2)
+    print(f"target: each row <= 2% of the empty page's time: {ok} ({spread(row, '.1f')}% "
           f"from 0 and 100 rows; from 0 and 20 rows {spread(per_row(figures, 20, False), '.1f')}"
-          f"%; by server CPU {spread(per_row(figures, 100, True), '.1f')}%)")
+          f"%; by server CPU {spread(row_cpu, '.1f')}%)")
     for label in ("wizard step 2", "rename fragment"):
         mine = figures[label]
         versus = [a / b for a, b in zip(mine.ratio, empty.ratio, strict=True)]
-        by_cpu = [b / a for a, b in zip(mine.cpu, empty.cpu, strict=True)]
-        verdict = "meets" if statistics.median(versus) >= 1 else "MISSES"
-        print(f"target: {label} at least as fast as the empty page: {verdict} "
-              f"({spread(versus, '.2f')}x its speed; by server CPU {spread(by_cpu, '.2f')}x)")
+        cpu = [b / a for a, b in zip(mine.cpu, empty.cpu, strict=True)]
+        ok = verdict(statistics.median(versus) >= 1, statistics.median(cpu) >= 1)
+        print(f"target: {label} at least as fast as the empty page: {ok} "
+              f"({spread(versus, '.2f')}x its speed; by server CPU {spread(cpu, '.2f')}x)")
+
+
+def verdict(by_rate: bool, by_cpu: bool) -> str:
+    """The target is about requests per second; the CPU figure says whether noise decided it."""
+    if by_rate == by_cpu:
+        return "meets" if by_rate else "MISSES"
+    said = "meets" if by_rate else "misses"
+    return f"UNCLEAR (req/s {said}, server CPU says the opposite: a noisy machine, run again)"
 
 
 def main() -> None:
@@ -708,24 +715,16 @@ def main() -> None:
                          "--check and --profile run without it")
 
     with tempfile.TemporaryDirectory(prefix="bench-pages-") as scratch:
-        database_url = normalise_database_url(
+        env = server_environment(
             options.database_url or f"sqlite:///{Path(scratch) / 'bench.db'}"
         )
-        env = dict(os.environ)
-        env.update({
-            "BENCH_DATABASE_URL": database_url,
-            "BENCH_CREDENTIAL_KEYS": new_key_line("bench"),
-            "BENCH_SECRET_KEY": secrets.token_urlsafe(32),
-            "PYTHONPATH": str(ROOT),
-        })
-        os.environ.update({key: env[key] for key in env if key.startswith("BENCH_")})
         app = create_app(app_config())
         with app.app_context():
             db.create_all()
             started = time.monotonic()
             seeded = seed()
             seeded_in = time.monotonic() - started
-        backend = database_url.split(":", 1)[0]
+        backend = env["BENCH_DATABASE_URL"].split(":", 1)[0]
         print(f"seeded Enterprise orgs with {', '.join(map(str, seeded.slugs))} active "
               f"registries and their admin in {seeded_in:.1f} s; database {backend}; "
               f"{os.cpu_count()} CPU cores")
