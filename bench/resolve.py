@@ -28,40 +28,24 @@ import argparse
 import http.client
 import json
 import multiprocessing
-import os
 import secrets
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
 import uuid
-from pathlib import Path
 
 from flask import Flask, jsonify, request
 
+from bench.serving import app_config, free_port, server_environment, start_gunicorn, stop
 from webapp import create_app
 from webapp.extensions import csrf, db
 from webapp.models import Registry
 from webapp.requests_setup import reads_first
 from webapp.services import accounts, credentials, runner_tokens
-from webapp.services.vault import new_key_line
 
-ROOT = Path(__file__).resolve().parent.parent
 API = "/api/v1/pull-credentials"
 BASELINE_PATH = "/bench/token-only"
-
-
-def app_config() -> dict[str, object]:
-    """The server's configuration, passed from the script to gunicorn through the environment."""
-    return {
-        "SQLALCHEMY_DATABASE_URI": os.environ["BENCH_DATABASE_URL"],
-        "CREDENTIAL_KEYS": os.environ["BENCH_CREDENTIAL_KEYS"],
-        "SECRET_KEY": os.environ["BENCH_SECRET_KEY"],
-        "RATELIMIT_ENABLED": False,
-    }
 
 
 def server_app() -> Flask:
@@ -111,32 +95,6 @@ def seed(count: int) -> tuple[str, str, list[str]]:
         f"registry-{(count - github - hub) // 2}.corp.example:5000/apps/svc@sha256:{'a' * 64}",
     ]
     return slug, token, images
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def start_gunicorn(port: int, workers: int, threads: int, env: dict[str, str]) -> subprocess.Popen:
-    command = [
-        sys.executable, "-m", "gunicorn", "--worker-class", "gthread", "--workers", str(workers),
-        "--threads", str(threads), "--bind", f"127.0.0.1:{port}", "--log-level", "warning",
-        "--keep-alive", "30", "bench.resolve:server_app()",
-    ]
-    server = subprocess.Popen(command, cwd=ROOT, env=env)  # noqa: S603 - our own arguments
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return server
-        except OSError:
-            if server.poll() is not None:
-                raise SystemExit("gunicorn exited before it listened") from None
-            time.sleep(0.1)
-    server.terminate()
-    raise SystemExit("gunicorn did not start listening within 30 s")
 
 
 def client_process(port: int, path: str, bodies: list[bytes], token: str, threads: int,
@@ -219,14 +177,7 @@ def main() -> None:
         parser.error("--clients must look like 2x4")
 
     with tempfile.TemporaryDirectory(prefix="bench-resolve-") as scratch:
-        env = dict(os.environ)
-        env.update({
-            "BENCH_DATABASE_URL": options.database_url or f"sqlite:///{scratch}/bench.db",
-            "BENCH_CREDENTIAL_KEYS": new_key_line("bench"),
-            "BENCH_SECRET_KEY": secrets.token_urlsafe(32),
-            "PYTHONPATH": str(ROOT),
-        })
-        os.environ.update({key: env[key] for key in env if key.startswith("BENCH_")})
+        env = server_environment(options.database_url or f"sqlite:///{scratch}/bench.db")
         setup = create_app(app_config())
         with setup.app_context():
             db.create_all()
@@ -243,7 +194,10 @@ def main() -> None:
               f"{options.seconds:g} s per phase; rate limits OFF (RATELIMIT_ENABLED=False)")
 
         port = free_port()
-        server = start_gunicorn(port, options.workers, options.threads, env)
+        server = start_gunicorn("bench.resolve:server_app()", port, [
+            "--worker-class", "gthread", "--workers", str(options.workers),
+            "--threads", str(options.threads), "--keep-alive", "30",
+        ], env)
         try:
             measure(port, API, bodies, token, clients, 2)  # warm both routes up
             measure(port, BASELINE_PATH, bodies, token, clients, 2)
@@ -258,8 +212,7 @@ def main() -> None:
                       f" | runner API {api_rps:7.0f} req/s, p99 {api_p99:6.1f} ms"
                       f" | ratio {api_rps / base_rps:.2f}x")
         finally:
-            server.terminate()
-            server.wait(timeout=30)
+            stop(server)
         ratio = statistics.median(throughput)
         verdict = "meets" if ratio >= 0.5 else "MISSES"
         print(f"median: runner API serves {ratio:.2f}x the token-only route's requests per second "

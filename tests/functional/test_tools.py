@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import re
 import uuid
-from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import event
 
 from tests.conftest import Client, make_config
+from tests.support.queries import counting_queries
 from webapp import create_app
 from webapp.extensions import db
 from webapp.models import AuditEvent, PrivateTool, Registry
@@ -65,22 +64,6 @@ def actions(app) -> list[str]:
     with app.app_context():
         return [event.action for event in db.session.query(AuditEvent).order_by(AuditEvent.id)
                 if event.action.startswith("tool.")]
-
-
-@contextmanager
-def counting_queries(app):
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 def test_rows_show_the_registry_public_hosts_and_warnings(app, client, acme):

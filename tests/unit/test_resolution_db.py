@@ -10,8 +10,10 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from flask import current_app
 from sqlalchemy import event, insert
 
+from tests.support.queries import counting_queries
 from webapp.extensions import db
 from webapp.models import Registry
 from webapp.registry_client.reference import parse_reference
@@ -118,16 +120,8 @@ def test_a_batch_costs_at_most_two_queries(orgs):
     images = [f"ghcr.io/acme/tool-{n}" for n in range(30)]
     images += [f"registry.example.com:5000/other/tool-{n}" for n in range(30)]
     references = [parse_reference(image) for image in images]
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
+    with counting_queries(current_app) as statements:
         results = resolution.resolve_many(acme, references)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
     assert len(statements) == 2
     assert all(results[ref].registry is not None for ref in references[:30])
     misses = {ref.path: results[ref].reason for ref in references[30:]}

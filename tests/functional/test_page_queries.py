@@ -1,0 +1,57 @@
+"""No page's query count grows with its rows (design.md, Performance): the registry page at 10
+and at 100 registries, with every kind of row a page can show (each type, a failing registry in
+the banner, a check running), sends the same statements; bench/pages.py prints the counts."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from tests.support.factories import registry_row
+from tests.support.queries import queries_of_get
+from webapp.extensions import db
+from webapp.models import Membership, utcnow
+from webapp.services import accounts
+
+PAGE = "/orgs/{slug}/settings/infrastructure/container-registry/"
+KINDS = (
+    ("docker_registry", None, "apps"),
+    ("docker_hub", "docker.io", None),
+    ("github", "ghcr.io", None),
+)
+
+
+def add_rows(app, slug: str, count: int) -> None:
+    now = utcnow()
+    with app.app_context():
+        for index in range(count):
+            kind, host, namespace = KINDS[index % len(KINDS)]
+            registry = registry_row(
+                slug, secret=f"secret-{index}", kind=kind, name=f"Registry {index:03d}",
+                host=host or f"registry-{index}.example.com:5000",
+                namespace=namespace or f"team-{index}", status="connected", commit=False,
+            )
+            registry.last_checked_at = registry.last_success_at = now - timedelta(minutes=5)
+            if index % 10 == 1:  # worked before, fails now: listed in the banner too
+                registry.status, registry.status_reason = "auth_failed", "401 from the registry"
+            if index % 10 == 2:  # a check under way: the row polls itself
+                registry.check_requested_at = now
+        db.session.commit()
+
+
+def test_the_registry_page_sends_as_many_queries_at_100_rows_as_at_10(app, make, auth, client):
+    make.org("small")
+    make.org("large")
+    email = make.user("admin@small.test", org="small")
+    with app.app_context():
+        db.session.add(Membership(user=accounts.find_user(email), org=accounts.find_org("large"),
+                                  role="admin"))
+        db.session.commit()
+    add_rows(app, "small", 10)
+    add_rows(app, "large", 100)
+    auth.login(email)
+    counts = {}
+    for slug, rows in (("small", 10), ("large", 100)):
+        page = client.get(PAGE.format(slug=slug)).get_data(as_text=True)
+        assert page.count('<tr id="registry-') == rows and "badge" in page
+        counts[rows] = len(queries_of_get(client, PAGE.format(slug=slug)))
+    assert counts[100] == counts[10], counts
