@@ -11,9 +11,10 @@ objects would reach validators that expect text (a 500). Strict means:
 
 - the body is one JSON object; a key the form does not take is refused ("unknown field");
 - each value has the JSON type of its field (`json_type`), never coerced;
-- text is bounded before any validator runs: longer than the field's `Length(max=…)` (with the
-  form's own message) or, for a field without one, than `TEXT_MAX`; no NUL (no field takes one
-  and PostgreSQL cannot store it), no unpaired surrogate (not Unicode text);
+- text is bounded as sent: longer than the field's `Length(max=…)` (with the form's own
+  message) or, for a field without one, than `TEXT_MAX`, even where the form would trim it
+  under the bound first (the schema states the bound on what is sent); no NUL (no field takes
+  one and PostgreSQL cannot store it), no unpaired surrogate (not Unicode text);
 - lists (a field that takes several values) hold distinct strings, at most one per choice.
 
 Secret fields (PasswordField) are write-only: accepted, passed to the service in `Fed.data`,
@@ -285,6 +286,11 @@ class Fed:
         return errors
 
     @property
+    def shape_errors(self) -> dict[str, list[str]]:
+        """The refusals of the body's shape alone (type, bound, unknown key), before the form."""
+        return dict(self._shape)
+
+    @property
     def form_errors(self) -> list[str]:
         """Errors about the body as a whole (not an object; the form's own `form_errors`)."""
         own = [str(message) for message in self.form.form_errors] if self.form else []
@@ -345,6 +351,7 @@ def feed(
     for key in unknown[:UNKNOWN_REPORTED]:
         shape[key] = [UNKNOWN_FIELD]
 
+    overlong: list[tuple[Field, str]] = []
     formdata: MultiDict[str, str] = MultiDict()
     for key, value in (fixed or {}).items():
         if key in fields:
@@ -360,22 +367,30 @@ def feed(
         else:
             value = _ABSENT
         try:
-            values = _form_values(form, form_field, value)
+            values = _form_values(form_field, value)
         except ValidationError as refused:
             shape[key] = [str(refused)]
             values = []
         for text in values:
             formdata.add(form_field.name, text)
+        if isinstance(value, str) and len(value) > text_bound(form_field)[0]:
+            overlong.append((form_field, value))
 
     form.process(formdata)
     form.validate()
+    for form_field, value in overlong:
+        # The form's own validators ran on it, so its messages are the page's; the bound is
+        # added where the form trimmed the text under it (or sets none).
+        message = _too_long(form, form_field, value)
+        if message not in form_field.errors:
+            form_field.errors.append(message)
     return Fed(form, spec, kind, _shape=shape)
 
 
 _ABSENT = object()
 
 
-def _form_values(form: Form, form_field: Field, value: Any) -> list[str]:
+def _form_values(form_field: Field, value: Any) -> list[str]:
     """What a browser would submit for this value, or ValidationError with the message."""
     kind = json_type(form_field)
     if value is _ABSENT:
@@ -396,7 +411,7 @@ def _form_values(form: Form, form_field: Field, value: Any) -> list[str]:
         return _strings(form_field, value)
     if not isinstance(value, str):
         raise ValidationError(f"Expected a string, not {_described(value)}.")
-    _check_text(form, form_field, value)
+    _check_text(value)
     return [value]
 
 
@@ -430,20 +445,23 @@ def _strings(form_field: Field, value: Any) -> list[str]:
 _NOT_TEXT = "Use Unicode text: this has an unpaired surrogate."
 
 
-def _check_text(form: Form, form_field: Field, value: str) -> None:
+def _check_text(value: str) -> None:
     if "\x00" in value:
         raise ValidationError(NO_NUL)
     if _has_surrogate(value):
         raise ValidationError(_NOT_TEXT)
+
+
+def _too_long(form: Form, form_field: Field, value: str) -> str:
     bound, length = text_bound(form_field)
-    if len(value) <= bound:
-        return
     if length is None:
-        raise ValidationError(f"Keep this to {bound} characters or fewer.")
-    # The form's own Length validator says it, in the form's words, about the raw text: filters
-    # (trimming) run later, and the bound must hold before any other validator sees the text.
-    length(form, SimpleNamespace(data=value, gettext=form_field.gettext,
-                                 ngettext=form_field.ngettext))
+        return f"Keep this to {bound} characters or fewer."
+    # The form's own Length validator says it, in its words, about the text as sent.
+    try:
+        length(form, SimpleNamespace(data=value, gettext=form_field.gettext,
+                                     ngettext=form_field.ngettext))
+    except ValidationError as refused:
+        return str(refused)
     raise AssertionError("Length accepted text longer than its max")  # pragma: no cover
 
 

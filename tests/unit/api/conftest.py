@@ -7,10 +7,20 @@ from collections.abc import Iterator
 
 import pytest
 from flask import Flask
+from wtforms import (
+    BooleanField,
+    IntegerField,
+    RadioField,
+    SelectChoice,
+    SelectMultipleField,
+    StringField,
+)
+from wtforms.validators import DataRequired, NumberRange
 
 from tests.conftest import make_config
 from webapp import create_app
 from webapp.api.forms_json import JsonForm, JsonUnion
+from webapp.forms import WebForm
 from webapp.registries import types
 from webapp.tools.forms import ToolAddForm, ToolRenameForm
 
@@ -21,6 +31,21 @@ REGISTRY_SETTINGS = JsonUnion(
 )
 TOOL_ADD = JsonForm(ToolAddForm)
 TOOL_RENAME = JsonForm(ToolRenameForm)
+
+
+class PreferencesForm(WebForm):
+    """A form with the other field types JSON feeds (none of the app's forms has them yet)."""
+
+    notify = BooleanField("Notify me")
+    agree = BooleanField("I agree", validators=[DataRequired("Agree to continue.")])
+    channels = SelectMultipleField("Channels", choices=[SelectChoice("mail", "Mail"),
+                                                          SelectChoice("chat", "Chat")])
+    retries = IntegerField("Retries", validators=[NumberRange(min=0, max=5)], default=1)
+    tone = RadioField("Tone", choices=[SelectChoice("calm", "Calm"), SelectChoice("loud", "Loud")])
+    note = StringField("Note")
+
+
+PREFERENCES = JsonForm(PreferencesForm)
 
 
 @pytest.fixture(scope="module")

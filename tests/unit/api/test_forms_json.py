@@ -7,15 +7,6 @@ import json
 import uuid
 
 import pytest
-from wtforms import (
-    BooleanField,
-    IntegerField,
-    RadioField,
-    SelectChoice,
-    SelectMultipleField,
-    StringField,
-)
-from wtforms.validators import DataRequired, NumberRange
 
 from webapp.api.forms_json import (
     NO_NUL,
@@ -29,30 +20,14 @@ from webapp.api.forms_json import (
     parse_body,
     validation_error,
 )
-from webapp.forms import WebForm
 from webapp.registries.forms import RegistryRenameForm
 
-from .conftest import REGISTRY_SETTINGS, TOOL_ADD
+from .conftest import PREFERENCES, REGISTRY_SETTINGS, TOOL_ADD
 
 pytestmark = pytest.mark.usefixtures("app_context")
 
 CANARY = "CANARY-" + uuid.uuid4().hex
 HUB = {"kind": "docker_hub", "name": "Hub", "username": "octo", "password": CANARY}
-
-
-class PreferencesForm(WebForm):
-    """A form with the other field types JSON feeds (none of the app's forms has them yet)."""
-
-    notify = BooleanField("Notify me")
-    agree = BooleanField("I agree", validators=[DataRequired("Agree to continue.")])
-    channels = SelectMultipleField("Channels", choices=[SelectChoice("mail", "Mail"),
-                                                          SelectChoice("chat", "Chat")])
-    retries = IntegerField("Retries", validators=[NumberRange(min=0, max=5)], default=1)
-    tone = RadioField("Tone", choices=[SelectChoice("calm", "Calm"), SelectChoice("loud", "Loud")])
-    note = StringField("Note")
-
-
-PREFERENCES = JsonForm(PreferencesForm)
 
 
 def test_a_valid_body_gives_the_forms_data_with_its_filters_applied():
