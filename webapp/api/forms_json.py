@@ -44,6 +44,7 @@ from enum import StrEnum
 from types import SimpleNamespace
 from typing import Any
 
+from flask import Request
 from werkzeug.datastructures import MultiDict
 from wtforms import (
     BooleanField,
@@ -74,6 +75,12 @@ UNKNOWN_REPORTED = 10
 #: How deep a parsed body may nest. Form bodies are flat (a list at most): 2 would do; a little
 #: room keeps the "expected a string, not an object" messages for slightly wrong bodies.
 DEPTH_MAX = 8
+
+#: The error codes of reading a body, and their statuses (the document lists them per operation).
+MALFORMED_BODY, UNSUPPORTED_MEDIA_TYPE, INVALID_FIELDS = (
+    "malformed_body", "unsupported_media_type", "invalid_fields")
+BODY_ERRORS: dict[int, tuple[str, ...]] = {
+    400: (MALFORMED_BODY,), 415: (UNSUPPORTED_MEDIA_TYPE,), 422: (INVALID_FIELDS,)}
 
 UNKNOWN_FIELD = "unknown field"
 NO_NUL = "Remove the NUL character (\\u0000): no field takes one."
@@ -253,6 +260,29 @@ def _has_surrogate(text: str) -> bool:
     except UnicodeEncodeError:
         return True
     return False
+
+
+class BodyRefused(Exception):
+    """A request whose body cannot be read as JSON: answer `status` with `body()`."""
+
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+    def body(self) -> dict[str, Any]:
+        return error_body(self.code, self.message)
+
+
+def json_body(request: Request) -> Any:
+    """The request's parsed JSON body (`parse_body`), or BodyRefused: 415 for another media
+    type (application/json and application/*+json are JSON), 400 for a malformed body. The
+    size limit is Flask's MAX_CONTENT_LENGTH (413 before this runs)."""
+    if not request.is_json:
+        raise BodyRefused(415, UNSUPPORTED_MEDIA_TYPE, "Send the body as application/json.")
+    try:
+        return parse_body(request.get_data(cache=False))
+    except MalformedBody as malformed:
+        raise BodyRefused(400, MALFORMED_BODY, str(malformed)) from None
 
 
 # --- feeding ------------------------------------------------------------------------------------
@@ -493,4 +523,4 @@ def error_body(code: str, message: str, fields: Mapping[str, Iterable[str]] | No
 def validation_error(fed: Fed) -> dict[str, Any]:
     """The 422 body for a refused feed."""
     message = " ".join(fed.form_errors) or "Some fields need fixing; see fields."
-    return error_body("invalid_fields", message, fed.field_errors)
+    return error_body(INVALID_FIELDS, message, fed.field_errors)

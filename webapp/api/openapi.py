@@ -49,6 +49,7 @@ from wtforms.validators import (
 )
 
 from .forms_json import (
+    BODY_ERRORS,
     INTEGER_MAX,
     INTEGER_MIN,
     JsonForm,
@@ -416,12 +417,6 @@ ERROR_SCHEMA: dict[str, Any] = {
     "additionalProperties": False,
 }
 
-#: Errors every operation with a JSON body can answer, and the status each comes with.
-BODY_ERRORS: dict[int, tuple[str, ...]] = {
-    400: ("malformed_body",),
-    415: ("unsupported_media_type",),
-    422: ("invalid_fields",),
-}
 AUTH_ERRORS: dict[int, tuple[str, ...]] = {401: ("invalid_token",)}
 STATUS_TEXT = {
     400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found",
