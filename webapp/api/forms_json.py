@@ -365,6 +365,10 @@ def feed(
     fixed: values of fields JSON never sets (hidden fields such as `version`), as strings.
     form_kwargs: the form constructor's dependencies, as the page passes them.
     """
+    if {"obj", "data", "formdata"} & form_kwargs.keys():
+        # The body is the submission; prefilled values come as `current`, where an absent key
+        # is told from a blank one as the page tells them.
+        raise TypeError("feed() takes prefilled values as current=, not obj=/data=/formdata=")
     if not isinstance(body, dict):
         return Fed(None, None, _form_errors=[NOT_AN_OBJECT])
     kind = None

@@ -144,6 +144,8 @@ def test_current_values_fill_absent_keys_as_the_prefilled_page_would():
     assert fed.ok and fed.data == {"name": "Scanner", "image": "acme/scan:2"}
     with pytest.raises(ValueError, match="write-only"):
         feed(REGISTRY_SETTINGS, {"kind": "github"}, current={"password": "x"})
+    with pytest.raises(TypeError, match="current="):
+        feed(TOOL_ADD, {"image": "acme/scan:2"}, obj=object())
 
 
 def test_errors_a_service_adds_later_are_part_of_the_answer():
