@@ -317,7 +317,8 @@ class Fed:
 
     @property
     def shape_errors(self) -> dict[str, list[str]]:
-        """The refusals of the body's shape alone (type, bound, unknown key), before the form."""
+        """The refusals of the body's shape alone (unknown key, JSON type, NUL, surrogate),
+        made before the form ran; for those fields the form's own messages are not shown."""
         return dict(self._shape)
 
     @property
