@@ -35,8 +35,9 @@ def create_app(config: Mapping[str, Any] | type | None = None) -> Flask:
     login_manager.init_app(app)
     limiter.init_app(app)
 
-    from . import access, errors, requests_setup, security, templating
+    from . import access, errors, jobs, requests_setup, security, templating
 
+    jobs.init_app(app)
     requests_setup.init_app(app)
     templating.init_app(app)
     access.init_app(app)

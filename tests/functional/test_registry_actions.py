@@ -201,7 +201,7 @@ def test_failing_banner_until_recovered_or_dismissed(env):
     failing = CheckResult(Status.AUTH_FAILED, "The registry refused the credentials.", 401, None,
                           None, 5, None, "signing_in")
     with app.app_context():
-        checks.record(registry_id, failing, "scheduled", None, utcnow())
+        checks.store_result(registry_id, failing, "scheduled", None, utcnow())
     admin = client_for(app, "admin@acme.test")
     for path in (f"{BASE}/", "/orgs/acme/settings/private-tools/", "/orgs/acme/settings/audit-log/"):
         assert "1 registry is failing — private tools that use it cannot pull" in admin.get(path).get_data(as_text=True)

@@ -32,7 +32,7 @@ from webapp import create_app, jobs
 from webapp.database import immediate
 from webapp.extensions import db
 from webapp.models import AuditEvent, ConnectivityCheck, Registry, utcnow
-from webapp.services import accounts, checks, credentials, sweep
+from webapp.services import accounts, check_executor, checks, credentials, sweep
 
 TIMEOUT = 3.0  # CHECK_TIMEOUT_SECONDS in these tests (fixed overheads are ~1 s on a busy CI)
 SUBPROCESS_SECRET_KEY = "test-secret-key"  # make_config's: sessions and signed tokens agree
@@ -174,7 +174,7 @@ def test_a_registry_waiting_in_the_queue_is_queued_once(one_thread_app, htpasswd
     db.session.commit()
     blocker = add_registry(silent_server)
     waiting = good_registry(htpasswd_registry)
-    executor = checks.executor()
+    executor = check_executor.current()
     executor.submit(blocker, "scheduled")  # holds the only thread for a timeout
     queued = executor.submit(waiting, "scheduled")
     assert executor.submit(waiting, "manual", user.id) is None  # joins the waiting job

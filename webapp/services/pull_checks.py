@@ -7,8 +7,8 @@ byte a second takes all of it), so no request waits for one. It runs as Connect'
 - `dispatch` claims queued tools of one org into its free slots: at most `PULL_CHECKS_PER_ORG`
   pull checks of an org run at once. The slots are the org's tools whose lease is held, counted
   in the database under the org row's lock, so the limit holds across processes and workers.
-  Each claimed tool gets a lease (`pull_lease_until`) and goes to the check executor of
-  `webapp.jobs` (the thread pool, Celery, or inline in tests) only after the commit.
+  Each claimed tool gets a lease (`pull_lease_until`) and goes to the app's check executor
+  (`check_executor`: the thread pool, Celery, or inline in tests) only after the commit.
 - `run` is the job: it checks its tool, stores the outcome and releases the tool, then takes the
   next queued tool of its org while a slot is free. So a queued tool starts as soon as a slot
   frees, without waiting for a sweep; the tools a person asked for go first.
@@ -33,7 +33,7 @@ from sqlalchemy import ColumnElement, func, or_, select, update
 from ..database import immediate
 from ..extensions import db
 from ..models import Organization, PrivateTool, utcnow
-from . import audit, checks, pull_credentials, tools
+from . import audit, check_executor, checks, pull_credentials, tools
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +117,7 @@ def dispatch(org_id: int, now: datetime | None = None) -> list[Future[int]]:
     now = now or utcnow()
     lease = now + lease_length()
     claimed = _claim(org_id, now, lease, slots())
-    executor = checks.executor()
+    executor = check_executor.current()
     futures = []
     for tool_id in claimed:
         future = executor.submit_pull(org_id, tool_id, lease)

@@ -24,7 +24,7 @@ from ..database import immediate
 from ..extensions import db
 from ..models import ConnectivityCheck, Registry, utcnow
 from ..registry_client.statuses import Status
-from . import audit, checks
+from . import audit, check_executor, checks
 from .pull_sweep import run_pull_checks
 
 DRAFT_LIFETIME = timedelta(days=1)
@@ -69,7 +69,7 @@ def run_due(now: datetime | None = None) -> SweepReport:
     lease = now + checks.lease_length()
     claimed = claim_due(now, lease)
     report.claimed = len(claimed)
-    executor = checks.executor()
+    executor = check_executor.current()
     for due in claimed:
         future = executor.submit(due.registry_id, due.trigger, due.requested_by_id, lease=lease)
         if future is not None:
