@@ -8,7 +8,7 @@ at import time.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
 
 
@@ -69,10 +69,8 @@ class BaseConfig:
     CELERY_BROKER_URL: str | None = None
     CELERY_QUEUE = "registry-checks"
 
-    DOCKER_HUB_REGISTRY_URL = "https://registry-1.docker.io"
-    DOCKER_HUB_AUTH_URL = "https://auth.docker.io"
-    GHCR_URL = "https://ghcr.io"
-    GITHUB_API_URL = "https://api.github.com"
+    # The providers' endpoints (DOCKER_HUB_REGISTRY_URL, GHCR_URL, …) default to the real
+    # services; each provider module names its own settings (webapp/registry_client/providers/).
 
     SALES_CONTACT_URL = "mailto:sales@example.com"
 
@@ -148,10 +146,6 @@ _STRINGS = (
     "CELERY_BROKER_URL",
     "CELERY_QUEUE",
     "RATELIMIT_STORAGE_URI",
-    "DOCKER_HUB_REGISTRY_URL",
-    "DOCKER_HUB_AUTH_URL",
-    "GHCR_URL",
-    "GITHUB_API_URL",
     "SALES_CONTACT_URL",
     "RUNNER_API_RATE_LIMIT",
     "RUNNER_API_FAILURES_PER_ADDRESS",
@@ -173,11 +167,14 @@ _INTEGERS = (
 _FLOATS = ("CHECK_TIMEOUT_SECONDS",)
 
 
-def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, object]:
-    """The settings the environment overrides, converted and checked."""
+def from_environment(
+    environ: Mapping[str, str] | None = None, *, strings: Iterable[str] = ()
+) -> dict[str, object]:
+    """The settings the environment overrides, converted and checked; `strings` names more
+    text settings (the providers' endpoints, which their modules name)."""
     environ = os.environ if environ is None else environ
     values: dict[str, object] = {}
-    for name in _STRINGS:
+    for name in (*_STRINGS, *strings):
         if environ.get(name):
             values[name] = environ[name]
     for name in _BOOLEANS:

@@ -13,7 +13,8 @@ from flask import Flask
 import config as config_module
 from config import ConfigError
 
-from .registry_client.settings import ClientSettings
+from .registry_client.client_settings import ClientSettings
+from .registry_client.providers import ENDPOINT_SETTINGS
 from .services.vault import KeyConfigError, KeyRing, Vault, development_keys
 
 SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name
@@ -28,7 +29,7 @@ def configure(app: Flask, overrides: Mapping[str, Any] | type | None) -> None:
         app.config.from_object(config_module.TestingConfig)
     else:
         app.config.from_object(config_module.config_class())
-    app.config.update(config_module.from_environment())
+    app.config.update(config_module.from_environment(strings=ENDPOINT_SETTINGS))
     app.config.from_pyfile("config.py", silent=True)
     if overrides:
         app.config.update(overrides)

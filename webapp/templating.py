@@ -7,7 +7,7 @@ from datetime import datetime
 from flask import Flask
 
 from .models import utcnow
-from .registry_client.statuses import describe
+from .registry_client.providers import describe
 
 
 def ago(moment: datetime | None, now: datetime | None = None) -> str:

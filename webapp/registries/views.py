@@ -18,8 +18,9 @@ from ..access import current_org, require_admin
 from ..extensions import db
 from ..limits import outbound_checks
 from ..models import Registry
-from ..registry_client.address import parse_registry_url, suggest_for_address
+from ..registry_client.address import parse_registry_url
 from ..registry_client.errors import AddressError
+from ..registry_client.providers import suggest_for_address
 from ..services import checks, registries
 from . import bp, types
 from .forms import ChooseTypeForm, EmptyForm

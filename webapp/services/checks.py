@@ -26,10 +26,10 @@ from sqlalchemy import ColumnElement, delete, or_, select, update
 from ..database import immediate
 from ..extensions import db
 from ..models import CHECK_TRIGGERS, ConnectivityCheck, Registry, utcnow
-from ..registry_client import statuses
+from ..registry_client import providers, statuses
 from ..registry_client.address import parse_registry_url
 from ..registry_client.check import CheckResult, CheckTarget, run_check
-from ..registry_client.settings import ClientSettings
+from ..registry_client.client_settings import ClientSettings
 from ..registry_client.statuses import Status
 from . import audit, check_executor, credentials, registries
 from .vault import CredentialsUnreadable
@@ -54,7 +54,7 @@ def lease_length() -> timedelta:
 
 def target_for(registry: Registry, secret: str) -> CheckTarget:
     address = None
-    if registry.kind == "docker_registry":
+    if providers.get(registry.kind).fixed_host is None:  # the address the admin typed
         url = f"{registry.scheme}://{registry.host}"
         if registry.namespace:
             url += "/" + registry.namespace

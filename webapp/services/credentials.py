@@ -18,9 +18,8 @@ from sqlalchemy.orm.attributes import flag_modified
 from ..database import immediate
 from ..extensions import db
 from ..models import Registry, utcnow
+from ..registry_client.address import DEFAULT_PORTS
 from .vault import CredentialsUnreadable, Sealed, Vault, associated_data, fingerprint_owner
-
-DEFAULT_PORTS = {"https": 443, "http": 80}
 
 
 def host_port(scheme: str, host: str) -> str:

@@ -25,7 +25,8 @@ from ..access import current_org
 from ..extensions import db
 from ..limits import outbound_checks, tool_adds
 from ..models import PrivateTool
-from ..registry_client.statuses import Status, StatusText, describe
+from ..registry_client.providers import describe
+from ..registry_client.statuses import Status, StatusText
 from ..services import pull_checks, tools
 from . import bp
 from .forms import ToolAddForm, ToolRenameForm
