@@ -45,8 +45,8 @@ def rotate(database_url: str, keys: str, cwd: Path, wait: bool = True):
     return process
 
 
-def settings_for(registry: Registry, secret: str) -> registries.Settings:
-    return registries.Settings(
+def details_for(registry: Registry, secret: str) -> registries.RegistryDetails:
+    return registries.RegistryDetails(
         kind=registry.kind, name=registry.name, scheme=registry.scheme, host=registry.host,
         namespace=registry.namespace, username=registry.username, secret=secret,
     )
@@ -69,7 +69,7 @@ def replace_one(org_id: int, rng: random.Random, serial: int, last: dict) -> boo
         registry_id = rng.choice(frontier or list(last))
         registry = registries.get(org, registry_id)
         secret = f"replaced-{serial}-{registry_id.hex[:8]}"
-        registries.replace_credentials(org, registry, settings_for(registry, secret))
+        registries.replace_credentials(org, registry, details_for(registry, secret))
         db.session.commit()
     last[registry_id] = secret
     return bool(rotated)

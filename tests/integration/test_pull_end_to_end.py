@@ -51,11 +51,11 @@ def connect(app, registry, username: str, password: str, name: str,
     with app.app_context():
         org = accounts.find_org("acme")
         user = accounts.find_user("admin@acme.test")
-        settings = registries.Settings(
+        details = registries.RegistryDetails(
             kind="docker_registry", name=name, scheme=address.scheme, host=address.netloc,
             namespace=namespace, username=username, secret=password, ca_certificate=registry.ca_pem,
         )
-        draft = registries.save_draft(org, user, settings, uuid.uuid4())
+        draft = registries.save_draft(org, user, details, uuid.uuid4())
         db.session.commit()
         registry_id = draft.id
         check = checks.check_registry(registry_id, "connect")
