@@ -45,7 +45,7 @@ from flask import Flask, jsonify, request
 from webapp import create_app
 from webapp.extensions import csrf, db
 from webapp.models import Registry
-from webapp.requests_setup import reads_first
+from webapp.request_hooks import reads_first
 from webapp.services import accounts, credentials, runner_tokens
 from webapp.services.vault import new_key_line
 

@@ -16,7 +16,7 @@ def create_app(config: Mapping[str, Any] | type | None = None) -> Flask:
 
     `config` is a config class, or a mapping of settings applied last (tests use that).
     """
-    from . import settings
+    from . import configuration
 
     app = Flask(
         __name__,
@@ -24,7 +24,7 @@ def create_app(config: Mapping[str, Any] | type | None = None) -> Flask:
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),
     )
-    settings.configure(app, config)
+    configuration.configure(app, config)
 
     from . import database  # noqa: F401  (SQLite connection events)
     from .extensions import csrf, db, limiter, login_manager, migrate
@@ -35,10 +35,10 @@ def create_app(config: Mapping[str, Any] | type | None = None) -> Flask:
     login_manager.init_app(app)
     limiter.init_app(app)
 
-    from . import access, errors, jobs, requests_setup, security, templating
+    from . import access, errors, jobs, request_hooks, security, templating
 
     jobs.init_app(app)
-    requests_setup.init_app(app)
+    request_hooks.init_app(app)
     templating.init_app(app)
     access.init_app(app)
     security.init_app(app)

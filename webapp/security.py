@@ -9,7 +9,7 @@ from flask import Flask, Response, abort, request
 from flask_login import current_user
 
 from .registry_client.address import DEFAULT_PORTS
-from .requests_setup import is_api_request
+from .request_hooks import is_api_request
 
 CSP: dict[str, list[str]] = {
     "default-src": ["'none'"],

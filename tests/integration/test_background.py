@@ -29,7 +29,7 @@ from tests.conftest import TEST_KEYS, make_config
 from tests.support.registries import free_port, stop_process
 from tests.support.shell import BIN, ROOT
 from webapp import create_app, jobs
-from webapp.database import immediate
+from webapp.database import writing
 from webapp.extensions import db
 from webapp.models import AuditEvent, ConnectivityCheck, Registry, utcnow
 from webapp.services import accounts, check_executor, checks, credentials, sweep
@@ -106,7 +106,7 @@ def fresh(registry_id: uuid.UUID) -> Registry:
 
 def set_all(**values: object) -> None:
     db.session.rollback()
-    with immediate():
+    with writing():
         db.session.execute(update(Registry).values(**values))
         db.session.commit()
 

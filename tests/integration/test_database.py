@@ -104,9 +104,9 @@ def test_two_sqlite_writers_at_once_both_succeed(tmp_path):
     def writer(number: int) -> None:
         try:
             with app.test_request_context("/", method="POST"):
-                from webapp.database import immediate
+                from webapp.database import writing
 
-                with immediate():
+                with writing():
                     barrier.wait()
                     # Read, then write, in one transaction: the case that fails without
                     # BEGIN IMMEDIATE ("database is locked").

@@ -22,7 +22,7 @@ from tests.conftest import TEST_KEYS, make_config
 from tests.support.factories import registry_row
 from tests.support.shell import BIN, fresh_environment
 from webapp import create_app
-from webapp.database import immediate
+from webapp.database import writing
 from webapp.extensions import db
 from webapp.models import Organization, Registry
 from webapp.services import accounts, credentials, registries
@@ -55,7 +55,7 @@ def details_for(registry: Registry, secret: str) -> registries.RegistryDetails:
 def replace_one(org_id: int, rng: random.Random, serial: int, last: dict) -> bool:
     """Replace one secret as the credentials form does (one write transaction); True if the
     rotation had already rewritten some rows when it started."""
-    with immediate():
+    with writing():
         org = db.session.get(Organization, org_id)
         # The rows the rotation works through next (it goes in id order): where a lost update
         # would happen.

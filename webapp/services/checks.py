@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import ColumnElement, delete, or_, select, update
 
-from ..database import immediate
+from ..database import writing
 from ..extensions import db
 from ..models import CHECK_TRIGGERS, ConnectivityCheck, Registry, utcnow
 from ..registry_client import providers, statuses
@@ -95,7 +95,7 @@ def claim(
     now = now or utcnow()
     ours = lease_free(now) if held is None else Registry.lease_until == held
     db.session.commit()  # the claim must begin its own (write) transaction
-    with immediate():
+    with writing():
         claimed = db.session.execute(
             update(Registry)
             .where(Registry.id == registry_id, Registry.state != "removed", ours)
@@ -108,7 +108,7 @@ def claim(
 
 def release(registry_id: uuid.UUID, held: datetime) -> None:
     """Give back a claim no worker will run (the broker was down): the next sweep takes it."""
-    with immediate():
+    with writing():
         db.session.execute(
             update(Registry)
             .where(Registry.id == registry_id, Registry.lease_until == held)
@@ -135,7 +135,7 @@ def request_check(
     now = utcnow()
     lease = now + lease_length()
     db.session.commit()  # the caller's changes first; the claim is a write transaction of its own
-    with immediate():
+    with writing():
         claimed = db.session.execute(
             update(Registry)
             .where(Registry.id == registry_id, Registry.state != "removed", lease_free(now))
@@ -199,7 +199,7 @@ def check_now(registry_id: uuid.UUID, trigger: str = "manual") -> ConnectivityCh
 
 
 def _set_stage(registry_id: uuid.UUID, stage: str) -> None:
-    with immediate():
+    with writing():
         db.session.execute(
             update(Registry)
             .where(Registry.id == registry_id)
@@ -299,7 +299,7 @@ def store_result(
     again (this function starts nothing: it is a database write)."""
     now = utcnow()
     db.session.commit()
-    with immediate():
+    with writing():
         registry = db.session.get(Registry, registry_id, populate_existing=True)
         if registry is None:
             db.session.rollback()
@@ -369,7 +369,7 @@ def store_result(
 
 
 def _check_again(registry_id: uuid.UUID, now: datetime) -> None:
-    with immediate():
+    with writing():
         db.session.execute(
             update(Registry)
             .where(Registry.id == registry_id)

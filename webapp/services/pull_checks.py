@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import ColumnElement, func, or_, select, update
 
-from ..database import immediate
+from ..database import writing
 from ..extensions import db
 from ..models import Organization, PrivateTool, utcnow
 from . import audit, check_executor, checks, pull_credentials, tools
@@ -78,7 +78,7 @@ def request(tool: PrivateTool, requested_by_id: int | None) -> list[Future[int]]
     """
     org_id, tool_id = tool.org_id, tool.id
     db.session.commit()  # the caller's changes first; the request is a write of its own
-    with immediate():
+    with writing():
         db.session.execute(
             update(PrivateTool)
             .where(
@@ -101,7 +101,7 @@ def enqueue_scheduled(tool_ids: list[int], now: datetime) -> None:
     if not tool_ids:
         return
     db.session.commit()
-    with immediate():
+    with writing():
         db.session.execute(
             update(PrivateTool)
             .where(PrivateTool.id.in_(tool_ids), PrivateTool.pull_requested_at.is_(None))
@@ -141,7 +141,7 @@ def dispatch_all(now: datetime | None = None) -> list[Future[int]]:
 def _claim(org_id: int, now: datetime, lease: datetime, at_most: int) -> list[int]:
     """Lease up to `at_most` queued tools of the org, within its free slots; committed."""
     db.session.commit()
-    with immediate():
+    with writing():
         # One claim per org at a time: PostgreSQL locks the org's row (NO KEY UPDATE, so adding
         # tools, which only checks the key, does not wait), SQLite has one writer anyway.
         db.session.execute(
@@ -206,7 +206,7 @@ def run(org_id: int, tool_id: int, lease: datetime) -> int:
 
 def _check(tool_id: int, lease: datetime) -> int:
     # Every transaction here may write (the outcome): on SQLite each takes the lock up front.
-    with immediate():
+    with writing():
         tool = db.session.get(PrivateTool, tool_id, populate_existing=True)
         if tool is None or tool.pull_lease_until != lease:
             db.session.commit()  # removed meanwhile, or overtaken after our lease ran out
@@ -269,7 +269,7 @@ def check_pull(org: Organization, tool: PrivateTool, lease: datetime) -> tools.T
 
 def _finish(tool_id: int, lease: datetime) -> None:
     """Release a tool the check left alone (a public image; it failed): nothing else to do."""
-    with immediate():
+    with writing():
         db.session.execute(
             update(PrivateTool)
             .where(PrivateTool.id == tool_id, PrivateTool.pull_lease_until == lease)
@@ -282,7 +282,7 @@ def _finish(tool_id: int, lease: datetime) -> None:
 def release(tool_id: int, lease: datetime) -> None:
     """Give back a claim no worker will run (the broker was down); it stays queued, and the
     next sweep starts it."""
-    with immediate():
+    with writing():
         db.session.execute(
             update(PrivateTool)
             .where(PrivateTool.id == tool_id, PrivateTool.pull_lease_until == lease)

@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import update
 
-from ..database import immediate
+from ..database import writing
 from ..extensions import db
 from ..models import Registry, RunnerToken, utcnow
 from ..registry_client.check import probe_manifest, run_check
@@ -190,7 +190,7 @@ def _note_use(token: RunnerToken, now: datetime) -> None:
     if last is not None and now - last < LAST_USED_RESOLUTION:
         return
     db.session.commit()
-    with immediate():
+    with writing():
         db.session.execute(
             update(RunnerToken)
             .where(RunnerToken.id == token.id)

@@ -1,4 +1,4 @@
-"""Putting the configuration together: class, environment, instance file, then the caller's."""
+"""Putting the app's configuration together: class, environment, instance file, or the caller's."""
 
 from __future__ import annotations
 
