@@ -1,8 +1,9 @@
 """Configuration classes, and the one place that reads the environment.
 
-`create_app` loads a class with `from_object`, then `load_environment` overlays the variables
-named in design.md, then an optional `instance/config.py` for local secrets. Nothing here is read
-at import time.
+`create_app()` loads a class with `from_object`, then `from_environment` overlays the variables
+named in design.md, then an optional `config.py` in the instance folder (`INSTANCE_PATH`, else
+`instance/` in the checkout) for local secrets. Nothing here is read at import time. Tests pass
+`create_app` a mapping instead, which is then the whole configuration (webapp/configuration.py).
 """
 
 from __future__ import annotations
@@ -189,6 +190,15 @@ def from_environment(
     if environ.get("DATABASE_URL"):
         values["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(environ["DATABASE_URL"])
     return values
+
+
+def instance_path(environ: Mapping[str, str] | None = None) -> str | None:
+    """`INSTANCE_PATH`, absolute: where the instance folder is (the default SQLite database,
+    generated development keys, an optional config.py). None: Flask's default, `instance/`
+    beside the package."""
+    environ = os.environ if environ is None else environ
+    value = environ.get("INSTANCE_PATH", "").strip()
+    return os.path.abspath(value) if value else None
 
 
 def normalise_database_url(url: str) -> str:

@@ -3,9 +3,8 @@
 
 import pytest
 
-from tests.conftest import make_config
+from tests.support.apps import make_app, make_config
 from tests.support.factories import registry_row
-from webapp import create_app
 from webapp.extensions import db
 from webapp.models import AuditEvent, ConnectivityCheck, Registry
 from webapp.services import accounts, checks
@@ -14,7 +13,7 @@ from webapp.services.vault import new_key_line
 
 @pytest.fixture
 def check_app(tmp_path, fake_docker_hub):
-    app = create_app(make_config(
+    app = make_app(make_config(
         f"sqlite:///{tmp_path / 'checks.db'}",
         OUTBOUND_ALLOWED_NETWORKS="127.0.0.1/32",
         DOCKER_HUB_REGISTRY_URL=fake_docker_hub.url,
@@ -76,7 +75,7 @@ def test_docker_hub_through_the_local_protocol_server(check_app, fake_docker_hub
 
 def test_unreadable_secret_makes_no_request(tmp_path, check_app, fake_docker_hub):
     registry_id = add("docker_hub", "docker.io", "hubuser", "hub-s3cret", fake_docker_hub.ca_pem)
-    other_keys = create_app(make_config(
+    other_keys = make_app(make_config(
         check_app.config["SQLALCHEMY_DATABASE_URI"], CREDENTIAL_KEYS=new_key_line("t1"),
         OUTBOUND_ALLOWED_NETWORKS="127.0.0.1/32", DOCKER_HUB_REGISTRY_URL=fake_docker_hub.url,
         DOCKER_HUB_AUTH_URL=fake_docker_hub.auth_url,
