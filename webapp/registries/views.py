@@ -180,13 +180,18 @@ def _status_context(registry) -> dict:
     }
 
 
+def _went_live(context: dict) -> bool:
+    """The wizard is over: the registry is active and no check of it is running."""
+    return context["registry"].state == "active" and not context["running"]
+
+
 @bp.route("/<uuid:registry_id>/connect")
 @admin_only
 def connect(registry_id: uuid.UUID):
-    registry = _draft_or_404(registry_id)
-    context = _status_context(registry)
-    if registry.state == "active" and not context["running"]:
-        return redirect(url_for(".index", added=registry.id, _anchor=f"registry-{registry.id}"))
+    context = _status_context(_draft_or_404(registry_id))
+    if _went_live(context):
+        registry_id = context["registry"].id
+        return redirect(url_for(".index", added=registry_id, _anchor=f"registry-{registry_id}"))
     return render_template(
         "registries/wizard/step3.html", nav_active="container_registry", **context
     )
@@ -195,10 +200,9 @@ def connect(registry_id: uuid.UUID):
 @bp.route("/<uuid:registry_id>/connect/status")
 @admin_only
 def connect_status(registry_id: uuid.UUID):
-    registry = _draft_or_404(registry_id)
-    context = _status_context(registry)
-    if registry.state == "active" and not context["running"]:
-        return htmx.client_redirect(url_for(".index", added=registry.id))
+    context = _status_context(_draft_or_404(registry_id))
+    if _went_live(context):
+        return htmx.client_redirect(url_for(".index", added=context["registry"].id))
     return htmx.fragment_response("registries/wizard/_connect_status.html", **context)
 
 
