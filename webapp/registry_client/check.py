@@ -55,7 +55,8 @@ _DIGEST = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a
 
 @dataclass(frozen=True)
 class CheckTarget:
-    """What to check. `address` is None for Docker Hub and GitHub (their URLs come from settings).
+    """What to check. `address` is None for a kind with a fixed host (Docker Hub, GitHub): its
+    endpoints come from the client settings.
 
     `test_image` is a repository path on this registry with an optional tag or digest, e.g.
     `team/app:1.0` (on Docker Hub a single name means `library/<name>`). `previous_expiry` is the
