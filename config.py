@@ -1,14 +1,15 @@
 """Configuration classes, and the one place that reads the environment.
 
-`create_app` loads a class with `from_object`, then `load_environment` overlays the variables
-named in design.md, then an optional `instance/config.py` for local secrets. Nothing here is read
-at import time.
+`create_app()` loads a class with `from_object`, then `from_environment` overlays the variables
+named in design.md, then an optional `config.py` in the instance folder (`INSTANCE_PATH`, else
+`instance/` in the checkout) for local secrets. Nothing here is read at import time. Tests pass
+`create_app` a mapping instead, which is then the whole configuration (webapp/configuration.py).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
 
 
@@ -69,10 +70,8 @@ class BaseConfig:
     CELERY_BROKER_URL: str | None = None
     CELERY_QUEUE = "registry-checks"
 
-    DOCKER_HUB_REGISTRY_URL = "https://registry-1.docker.io"
-    DOCKER_HUB_AUTH_URL = "https://auth.docker.io"
-    GHCR_URL = "https://ghcr.io"
-    GITHUB_API_URL = "https://api.github.com"
+    # The providers' endpoints (DOCKER_HUB_REGISTRY_URL, GHCR_URL, …) default to the real
+    # services; each provider module names its own settings (webapp/registry_client/providers/).
 
     SALES_CONTACT_URL = "mailto:sales@example.com"
 
@@ -148,10 +147,6 @@ _STRINGS = (
     "CELERY_BROKER_URL",
     "CELERY_QUEUE",
     "RATELIMIT_STORAGE_URI",
-    "DOCKER_HUB_REGISTRY_URL",
-    "DOCKER_HUB_AUTH_URL",
-    "GHCR_URL",
-    "GITHUB_API_URL",
     "SALES_CONTACT_URL",
     "RUNNER_API_RATE_LIMIT",
     "RUNNER_API_FAILURES_PER_ADDRESS",
@@ -173,11 +168,14 @@ _INTEGERS = (
 _FLOATS = ("CHECK_TIMEOUT_SECONDS",)
 
 
-def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, object]:
-    """The settings the environment overrides, converted and checked."""
+def from_environment(
+    environ: Mapping[str, str] | None = None, *, strings: Iterable[str] = ()
+) -> dict[str, object]:
+    """The settings the environment overrides, converted and checked; `strings` names more
+    text settings (the providers' endpoints, which their modules name)."""
     environ = os.environ if environ is None else environ
     values: dict[str, object] = {}
-    for name in _STRINGS:
+    for name in (*_STRINGS, *strings):
         if environ.get(name):
             values[name] = environ[name]
     for name in _BOOLEANS:
@@ -192,6 +190,15 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, obje
     if environ.get("DATABASE_URL"):
         values["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(environ["DATABASE_URL"])
     return values
+
+
+def instance_path(environ: Mapping[str, str] | None = None) -> str | None:
+    """`INSTANCE_PATH`, absolute: where the instance folder is (the default SQLite database,
+    generated development keys, an optional config.py). None: Flask's default, `instance/`
+    beside the package."""
+    environ = os.environ if environ is None else environ
+    value = environ.get("INSTANCE_PATH", "").strip()
+    return os.path.abspath(value) if value else None
 
 
 def normalise_database_url(url: str) -> str:

@@ -392,7 +392,7 @@ PROFILE_ROWS = (
     ("flask/app.py", "wsgi_app", "the app (Flask's wsgi_app)"),
     ("flask/sessions.py", "open_session", "  session cookie: verify signature, decode"),
     ("flask/app.py", "preprocess_request", "  before_request hooks"),
-    ("webapp/requests_setup.py", "_start_request", "    request id, NUL scan"),
+    ("webapp/request_hooks.py", "_start_request", "    request id, NUL scan"),
     ("webapp/auth/views.py", "_absolute_session_limit", "    absolute session limit"),
     ("flask_wtf/csrf.py", "csrf_protect", "    CSRF hook (GET: nothing to check)"),
     ("webapp/access.py", "_load_org", "    org + membership queries, and the user's load"),

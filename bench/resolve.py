@@ -41,7 +41,7 @@ from bench.serving import app_config, free_port, server_environment, start_gunic
 from webapp import create_app
 from webapp.extensions import csrf, db
 from webapp.models import Registry
-from webapp.requests_setup import reads_first
+from webapp.request_hooks import reads_first
 from webapp.services import accounts, credentials, runner_tokens
 
 API = "/api/v1/pull-credentials"

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from tests.conftest import make_config
-from webapp import create_app
+from tests.support.apps import make_app, make_config
 
 SAMPLE_VALUES = {"slug": "acme", "id": str(uuid.uuid4()), "registry_id": str(uuid.uuid4()),
                  "kind": "docker_registry", "tool_id": "1", "filename": "app.css"}
@@ -17,7 +16,7 @@ CSRF_EXEMPT_ENDPOINTS = {"api.pull_credentials"}
 def all_routes(prefix: str = "/", methods: set[str] | None = None,
                values: dict[str, str] | None = None):
     """(method, path, endpoint) for every rule under `prefix`; `values` overrides samples."""
-    app = create_app(make_config("sqlite://"))
+    app = make_app(make_config("sqlite://"))
     samples = {**SAMPLE_VALUES, **(values or {})}
     routes = []
     for rule in app.url_map.iter_rules():

@@ -11,20 +11,30 @@ from flask import Flask
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def create_app(config: Mapping[str, Any] | type | None = None) -> Flask:
+def create_app(
+    config: Mapping[str, Any] | type | None = None, *, instance_path: str | Path | None = None
+) -> Flask:
     """Build the app. Starts no thread and opens no connection beyond what a request needs.
 
-    `config` is a config class, or a mapping of settings applied last (tests use that).
+    `config`: None (the environment chooses), a config class (then the environment and the
+    instance file apply), or a mapping that is the whole configuration, read from nothing else
+    (tests and benchmarks; see webapp/configuration.py). `instance_path`: the instance folder;
+    by default `INSTANCE_PATH` unless `config` is a mapping, else `instance/` in the checkout.
     """
-    from . import settings
+    import config as config_module
 
+    from . import configuration
+
+    if instance_path is None and not isinstance(config, Mapping):
+        instance_path = config_module.instance_path()
     app = Flask(
         __name__,
+        instance_path=str(Path(instance_path).resolve()) if instance_path else None,
         instance_relative_config=True,
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),
     )
-    settings.configure(app, config)
+    configuration.configure(app, config)
 
     from . import database  # noqa: F401  (SQLite connection events)
     from .extensions import csrf, db, limiter, login_manager, migrate
@@ -35,9 +45,10 @@ def create_app(config: Mapping[str, Any] | type | None = None) -> Flask:
     login_manager.init_app(app)
     limiter.init_app(app)
 
-    from . import access, errors, requests_setup, security, templating
+    from . import access, errors, jobs, request_hooks, security, templating
 
-    requests_setup.init_app(app)
+    jobs.init_app(app)
+    request_hooks.init_app(app)
     templating.init_app(app)
     access.init_app(app)
     security.init_app(app)

@@ -2,15 +2,17 @@
 
 Every org-scoped URL starts with `/orgs/<slug>`. The slug is resolved once, before the view,
 to an org the signed-in user is a member of; anything else (unknown slug, another org, support
-staff, who are never members) answers 404, so nobody learns which orgs exist.
+staff, who are never members) answers 404, so nobody learns which orgs exist. Then the
+blueprint's own checks run (the Enterprise gate), then the admin guard: a view marked
+`@admin_only` answers 403 to members.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
-from flask import Blueprint, Flask, abort, g
+from flask import Blueprint, Flask, abort, current_app, g, request
 from flask_login import current_user
 
 from .extensions import login_manager
@@ -40,7 +42,28 @@ class Lazy:
         return bool(self._list())
 
 
-def org_blueprint(name: str, import_name: str, url_prefix: str) -> Blueprint:
+View = TypeVar("View", bound=Callable[..., Any])
+
+
+def admin_only(view: View) -> View:
+    """Mark an org view as the org's admins' (put it below `@bp.route`): the blueprint answers
+    403 to a member before the view runs."""
+    view.admin_only = True  # type: ignore[attr-defined]
+    return view
+
+
+def _admin_guard() -> None:
+    view = current_app.view_functions.get(request.endpoint or "")
+    if getattr(view, "admin_only", False) and not is_admin():
+        abort(403)
+
+
+def org_blueprint(
+    name: str, import_name: str, url_prefix: str, *, checks: Iterable[Callable[[], Any]] = ()
+) -> Blueprint:
+    """A blueprint under `/orgs/<slug>`: the org loaded for members only, then `checks` (before
+    request functions of the blueprint's own, such as the Enterprise gate), then the admin
+    guard of `@admin_only` views."""
     bp = Blueprint(name, import_name, url_prefix="/orgs/<slug>" + url_prefix)
 
     @bp.url_value_preprocessor
@@ -67,16 +90,14 @@ def org_blueprint(name: str, import_name: str, url_prefix: str) -> Blueprint:
         g.org, g.membership = org, member
         return None
 
+    for check in checks:
+        bp.before_request(check)
+    bp.before_request(_admin_guard)
     return bp
 
 
 def current_org() -> Organization:
     return g.org
-
-
-def require_admin() -> None:
-    if not g.membership.is_admin:
-        abort(403)
 
 
 def is_admin() -> bool:

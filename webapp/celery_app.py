@@ -4,8 +4,8 @@
     celery -A webapp.celery_app beat
 
 A check is network I/O, so workers use threads. Tasks take ids and run inside an app context,
-through the same `check_registry` (and `pull_checks.run` for a private tool's pull check) the
-thread pool runs; the lease travels as the task's last argument, so a task that waited past it
+the same jobs the thread pool runs (`checks.run`, and `pull_checks.run` for a private tool's
+pull check); the lease travels as the task's last argument, so a task that waited past it
 cannot run beside the worker that took over.
 
 `celery -A webapp.celery_app` looks for an attribute `app`, then `celery`: `celery` is built on
@@ -61,8 +61,7 @@ def _check(
     registry_id: str, trigger: str, requested_by_id: int | None, lease: str | None
 ) -> str | None:
     held = datetime.fromisoformat(lease) if lease else None
-    check = checks.check_registry(registry_id, trigger, requested_by_id, lease=held)
-    return check.outcome if check is not None else None
+    return checks.run(registry_id, trigger, requested_by_id, held)
 
 
 def _check_pull(org_id: int, tool_id: int, lease: str) -> int:

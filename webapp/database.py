@@ -3,7 +3,7 @@
 A deferred SQLite transaction that reads and later writes fails at once with "database is
 locked" when another writer got there first, whatever the busy timeout. So a transaction that
 will write starts with `BEGIN IMMEDIATE` and waits its turn instead; reads stay plain `BEGIN`
-and never block. Requests with unsafe methods, and code inside `immediate()`, write.
+and never block. Requests with unsafe methods, and code inside `writing()`, write.
 """
 
 from __future__ import annotations
@@ -17,28 +17,30 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-_immediate: ContextVar[bool] = ContextVar("sqlite_begin_immediate", default=False)
+#: Whether transactions begun now will write (on SQLite: BEGIN IMMEDIATE).
+_writing: ContextVar[bool] = ContextVar("transactions_write", default=False)
 
 BUSY_TIMEOUT_MS = 15_000
 
 
 @contextmanager
-def immediate() -> Iterator[None]:
-    """Transactions begun inside this block take SQLite's write lock when they begin."""
-    token = _immediate.set(True)
+def writing() -> Iterator[None]:
+    """Transactions begun inside this block write: on SQLite they take the write lock when they
+    begin (BEGIN IMMEDIATE); other databases need nothing."""
+    token = _writing.set(True)
     try:
         yield
     finally:
-        _immediate.reset(token)
+        _writing.reset(token)
 
 
 def begin_writing() -> object:
     """For a request that will write; returns the token `end_writing` takes back."""
-    return _immediate.set(True)
+    return _writing.set(True)
 
 
 def end_writing(token: object) -> None:
-    _immediate.reset(token)  # type: ignore[arg-type]
+    _writing.reset(token)  # type: ignore[arg-type]
 
 
 @event.listens_for(Engine, "connect")
@@ -59,4 +61,4 @@ def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any) -> None:
 def _sqlite_on_begin(connection: Any) -> None:
     if connection.dialect.name != "sqlite":
         return
-    connection.exec_driver_sql("BEGIN IMMEDIATE" if _immediate.get() else "BEGIN")
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if _writing.get() else "BEGIN")

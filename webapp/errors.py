@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, g, make_response, render_template
+from flask import Flask, g
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -42,8 +42,7 @@ def render_error(status: int, message: str | None = None, title: str | None = No
         "message": message or default_message,
         "request_id": g.get("request_id"),
     }
-    template = "errors/_error.html" if htmx.is_partial() else "errors/error.html"
-    return htmx.vary(make_response(render_template(template, **context), status))
+    return htmx.render("errors/error.html", "errors/_error.html", status, **context)
 
 
 def init_app(app: Flask) -> None:

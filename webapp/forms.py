@@ -1,5 +1,5 @@
 """What every HTML form of the app shares: the base class that reads form fields and nothing
-else, and the validators several forms use."""
+else, the one-button form, and the filters and validators several forms use."""
 
 from __future__ import annotations
 
@@ -32,6 +32,15 @@ class WebForm(FlaskForm):
             if request.files and any(isinstance(field, FileField) for field in form):
                 return super().wrap_formdata(form, formdata)  # Flask-WTF's: files and fields
             return request.form or None
+
+
+class EmptyForm(WebForm):
+    """CSRF for one-button actions (Check now, Save anyway, Discard)."""
+
+
+def strip(value: object) -> object:
+    """A filter: text without the spaces around it (what people paste often has some)."""
+    return value.strip() if isinstance(value, str) else value
 
 
 #: Control characters (CR, LF, tab, NUL, …) and the Unicode line and paragraph separators.

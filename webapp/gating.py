@@ -7,7 +7,7 @@ registries, but nothing of them is shown or handed out until it is Enterprise ag
 
 from __future__ import annotations
 
-from flask import current_app, g, make_response, render_template
+from flask import current_app, g
 
 from . import htmx
 
@@ -16,12 +16,10 @@ def require_enterprise():
     org = g.get("org")
     if org is None or org.is_enterprise:
         return None
-    template = (
-        "registries/_enterprise_only.html"
-        if htmx.is_partial()
-        else ("registries/enterprise_only.html")
+    return htmx.render(
+        "registries/enterprise_only.html",
+        "registries/_enterprise_only.html",
+        403,
+        nav_active="container_registry",
+        contact=current_app.config["SALES_CONTACT_URL"],
     )
-    body = render_template(
-        template, nav_active="container_registry", contact=current_app.config["SALES_CONTACT_URL"]
-    )
-    return htmx.vary(make_response(body, 403))

@@ -1,8 +1,11 @@
-"""One place that decides between a fragment and a page, and sets htmx response headers."""
+"""One place that decides between a fragment and a page, and the response helpers every view
+uses: what a page or fragment answers, what a form answers when it comes back with errors, and
+where a successful POST goes."""
 
 from __future__ import annotations
 
 from flask import Response, make_response, render_template, request
+from flask import redirect as http_redirect
 
 
 def is_partial() -> bool:
@@ -21,14 +24,34 @@ def vary(response: Response) -> Response:
     return response
 
 
-def render(page: str, fragment: str, status: int = 200, **context: object) -> Response:
+def render(page: str, fragment: str, status: int = 200, /, **context: object) -> Response:
     """The full page, or only the fragment for an htmx request that swaps part of it."""
-    name = fragment if is_partial() else page
-    return vary(make_response(render_template(name, **context), status))
+    return fragment_response(fragment if is_partial() else page, status, **context)
 
 
-def redirect(url: str) -> Response:
+def fragment_response(template: str, status: int = 200, /, **context: object) -> Response:
+    """One template's answer (a fragment, or a page on a URL that answers both ways), with
+    `Vary: HX-Request`."""
+    return vary(make_response(render_template(template, **context), status))
+
+
+def removed() -> Response:
+    """The partial answer to a removal: 200 with an empty body, which swaps the target away."""
+    return vary(make_response("", 200))
+
+
+def form_status() -> int:
+    """A form shown again after a POST did not validate: 422; shown to be filled in: 200."""
+    return 422 if request.method == "POST" else 200
+
+
+def client_redirect(url: str) -> Response:
     """A client-side redirect for htmx (200: a 3xx would hide the header from htmx)."""
     response = Response("", status=200)
     response.headers["HX-Redirect"] = url
     return response
+
+
+def redirect(url: str) -> Response:
+    """Where a successful POST goes: `HX-Redirect` for a partial htmx request, a 302 else."""
+    return client_redirect(url) if is_partial() else http_redirect(url)

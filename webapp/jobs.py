@@ -3,9 +3,11 @@
 Executors (`CHECK_EXECUTOR`): `inline` runs the check before `submit` returns (tests, so they
 are deterministic); `threads` runs it on a bounded pool in this process (`CHECK_CONCURRENCY`),
 the embedded default; `celery` publishes it to workers (the default when `CELERY_BROKER_URL` is
-set). Every job takes ids, never ORM objects, and opens its own app context, so its session and
-connection are its own (the Flask Celery pattern). Two kinds of job: a registry's connectivity
-check (`submit`) and a private tool's pull check (`submit_pull`, see services/pull_checks.py).
+set). Each implements the services' interface (`services.check_executor.CheckExecutor`), and
+`init_app` makes this module the app's provider of one. Every job takes ids, never ORM objects,
+and opens its own app context, so its session and connection are its own (the Flask Celery
+pattern). Two kinds of job: a registry's connectivity check (`submit`, running `checks.run`) and
+a private tool's pull check (`submit_pull`, running `pull_checks.run`).
 
 `create_app` starts nothing. `wsgi.py` calls `start_scheduler`, which starts one daemon thread
 per process only where the app is served: gunicorn or `flask run`, never another `flask`
@@ -22,7 +24,7 @@ import uuid
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 import click
 from flask import Flask
@@ -32,32 +34,13 @@ from werkzeug.serving import is_running_from_reloader
 from config import ConfigError
 
 from .extensions import db
-from .services import checks, pull_checks, sweep
+from .services import check_executor, checks, pull_checks, sweep
+from .services.check_executor import CheckExecutor
 
 log = logging.getLogger(__name__)
 
 EXECUTORS = ("inline", "threads", "celery")
 SCHEDULER_THREAD_NAME = "check-scheduler"
-
-
-class Executor(Protocol):
-    def submit(
-        self,
-        registry_id: uuid.UUID,
-        trigger: str,
-        requested_by_id: int | None = None,
-        lease: datetime | None = None,
-    ) -> Future[str | None] | None:
-        """Run one check: a future of its outcome (None: another worker had it) when it runs in
-        this process; None when it went to another process, or joined a check of the same
-        registry already waiting here. Never raises for a failed hand-off."""
-        ...
-
-    def submit_pull(self, org_id: int, tool_id: int, lease: datetime) -> Future[int] | None:
-        """Run the pull check of a tool claimed with `lease` (then the org's next queued ones):
-        a future of how many it checked, or None when it went to another process. Never raises
-        for a failed hand-off."""
-        ...
 
 
 def executor_kind(config: Mapping[str, Any]) -> str:
@@ -78,10 +61,10 @@ def run_job(
     requested_by_id: int | None,
     lease: datetime | None,
 ) -> str | None:
-    """One check in its own app context: the outcome, or None when another worker had it."""
+    """One check in its own app context: the outcome, or None when another worker had it (or
+    its outcome was dropped, and it was handed over again)."""
     with app.app_context():
-        check = checks.check_registry(registry_id, trigger, requested_by_id, lease=lease)
-        return check.outcome if check is not None else None
+        return checks.run(registry_id, trigger, requested_by_id, lease)
 
 
 def run_pull_job(app: Flask, org_id: int, tool_id: int, lease: datetime) -> int:
@@ -224,7 +207,7 @@ class CeleryExecutor:
 _executor_lock = threading.Lock()
 
 
-def executor(app: Flask) -> Executor:
+def executor(app: Flask) -> CheckExecutor:
     """The app's executor, made on first use (a pool starts its threads on its first job)."""
     with _executor_lock:
         current = app.extensions.get("checks_executor")
@@ -238,6 +221,11 @@ def executor(app: Flask) -> Executor:
                 current = CeleryExecutor(app)
             app.extensions["checks_executor"] = current
         return current
+
+
+def init_app(app: Flask) -> None:
+    """Make `executor` the provider the services hand their jobs to. Starts nothing."""
+    check_executor.install(app, executor)
 
 
 class Scheduler:

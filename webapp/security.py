@@ -8,7 +8,8 @@ from urllib.parse import urlsplit
 from flask import Flask, Response, abort, request
 from flask_login import current_user
 
-from .requests_setup import is_api_request
+from .registry_client.address import DEFAULT_PORTS
+from .request_hooks import is_api_request
 
 CSP: dict[str, list[str]] = {
     "default-src": ["'none'"],
@@ -26,8 +27,6 @@ CSP: dict[str, list[str]] = {
 def csp_header(policy: dict[str, list[str]] = CSP) -> str:
     return "; ".join(f"{name} {' '.join(values)}" for name, values in policy.items())
 
-
-DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def _origin_of(url: str) -> tuple[str, str, int] | None:

@@ -1,4 +1,5 @@
-"""Template helpers: status texts and relative times."""
+"""Template helpers: status texts, the providers (`providers[registry.kind].label`), relative
+times and registry addresses."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import datetime
 from flask import Flask
 
 from .models import utcnow
-from .registry_client.statuses import describe
+from .registry_client.providers import PROVIDERS, describe
 
 
 def ago(moment: datetime | None, now: datetime | None = None) -> str:
@@ -26,20 +27,17 @@ def ago(moment: datetime | None, now: datetime | None = None) -> str:
 
 def registry_address(registry: object) -> str:
     """How a registry is named in pages: "Docker Hub/acme", "registry.example.com:5000/team"."""
-    from .registries.types import TYPES
-
-    spec = TYPES.get(registry.kind)  # type: ignore[attr-defined]
-    host = (spec.display_host if spec else None) or registry.host  # type: ignore[attr-defined]
+    provider = PROVIDERS.get(registry.kind)  # type: ignore[attr-defined]
+    host = (provider.display_host if provider else None) or registry.host  # type: ignore[attr-defined]
     namespace = registry.namespace  # type: ignore[attr-defined]
     return f"{host}/{namespace}" if namespace else host
 
 
 def init_app(app: Flask) -> None:
-    from .registries.types import TYPES
     from .services.registries import is_check_running
 
     app.jinja_env.globals["describe_status"] = describe
-    app.jinja_env.globals["registry_types"] = TYPES
+    app.jinja_env.globals["providers"] = PROVIDERS
     app.jinja_env.globals["is_check_running"] = is_check_running
     app.jinja_env.filters["ago"] = ago
     app.jinja_env.filters["registry_address"] = registry_address

@@ -193,9 +193,9 @@ def test_detail_page_banner_accessibility_and_page_weight(page, server, htpasswd
 
     registry_id = add_registry(server, htpasswd_registry)
     with server.app.app_context():
-        checks.record(registry_id, CheckResult(Status.UNREACHABLE, "The connection was refused.",
-                                               None, None, None, 3, None, "reaching"),
-                      "scheduled", None, utcnow())
+        checks.store_result(registry_id, CheckResult(Status.UNREACHABLE, "The connection was refused.",
+                                                     None, None, None, 3, None, "reaching"),
+                            "scheduled", None, utcnow())
     transferred = {}
 
     def measure(response):

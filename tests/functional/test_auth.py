@@ -106,7 +106,7 @@ def test_idle_timeout_is_on_the_cookie(client, make, auth):
 
 @pytest.fixture
 def throttled_app(database_url):
-    from tests.conftest import build_app
+    from tests.support.apps import build_app
 
     app = build_app(
         database_url, RATELIMIT_ENABLED=True, LOGIN_FAILURES_PER_ACCOUNT="3 per minute",
@@ -118,7 +118,7 @@ def throttled_app(database_url):
 
 
 def test_failed_logins_are_throttled_per_account(throttled_app):
-    from tests.conftest import Factory
+    from tests.support.factories import Factory
 
     make = Factory(throttled_app)
     email = make.user("a@acme.test", org=make.org("acme"))
@@ -140,7 +140,7 @@ def test_failed_logins_are_throttled_per_account(throttled_app):
 
 
 def test_successful_logins_do_not_count(throttled_app):
-    from tests.conftest import Factory
+    from tests.support.factories import Factory
 
     make = Factory(throttled_app)
     email = make.user("a@acme.test", org=make.org("acme"))

@@ -110,7 +110,7 @@ def test_demo_seeds_once_and_prints_the_login(app, runner):
 
 
 def test_demo_refuses_under_app_env_production(database_url):
-    from tests.conftest import build_app
+    from tests.support.apps import build_app
 
     app = build_app(database_url, APP_ENV="production")
     result = app.test_cli_runner().invoke(args=["demo"])

@@ -9,10 +9,9 @@ import re
 
 import pytest
 
-from tests.conftest import TEST_KEYS, Factory, build_app, make_config, signed_in
 from tests.routes import SAMPLE_VALUES, all_routes
-from tests.support.factories import registry_row
-from webapp import create_app
+from tests.support.apps import TEST_KEYS, build_app, make_app, make_config, signed_in
+from tests.support.factories import Factory, registry_row
 from webapp.extensions import db
 from webapp.models import Registry
 from webapp.services import credentials
@@ -70,9 +69,9 @@ def test_the_fingerprint_key_comes_from_the_credential_key_not_secret_key(env, t
     app, registry_id, fingerprint = env
     url = app.config["SQLALCHEMY_DATABASE_URI"]
     # Another SECRET_KEY, the same credential key: the same fingerprint.
-    other_secret_key = create_app(make_config(url, SECRET_KEY="another-secret-key"))
+    other_secret_key = make_app(make_config(url, SECRET_KEY="another-secret-key"))
     # Another credential key (same id), the same SECRET_KEY: another fingerprint.
-    other_credential_key = create_app(make_config(url, CREDENTIAL_KEYS=new_key_line("t1")))
+    other_credential_key = make_app(make_config(url, CREDENTIAL_KEYS=new_key_line("t1")))
     for other, same in ((other_secret_key, True), (other_credential_key, False)):
         with other.app_context():
             registry = db.session.get(Registry, registry_id)
@@ -91,7 +90,7 @@ def test_admins_see_the_fingerprint_on_the_detail_page_and_the_credentials_form(
     assert f"(fingerprint {fingerprint})" in form
 
 
-def test_members_and_support_see_when_it_was_replaced_never_the_fingerprint(env):
+def test_members_and_support_see_when_it_was_replaced_never_the_fingerprint(env, hx):
     app, registry_id, fingerprint = env
     member = signed_in(app, "member@acme.test")
     detail = member.get(f"{BASE}/{registry_id}").get_data(as_text=True)
@@ -107,7 +106,7 @@ def test_members_and_support_see_when_it_was_replaced_never_the_fingerprint(env)
             continue  # bearer tokens only; files
         path = path.replace(SAMPLE_VALUES["registry_id"], str(registry_id))
         for client in (member, support):
-            for headers in ({}, {"HX-Request": "true"}):
+            for headers in ({}, hx):
                 response = client.get(path, headers=headers)
                 seen += response.status_code == 200
                 assert fingerprint not in response.get_data(as_text=True) + str(response.headers)
@@ -136,7 +135,7 @@ def test_rotation_gives_blank_fingerprints_their_value(env):
     assert fingerprints(app, registry_id) == [fingerprint]  # same key, same owner, same secret
     # Under a new key the fingerprint is recomputed with it, in the same write as the ciphertext.
     url = app.config["SQLALCHEMY_DATABASE_URI"]
-    rotated = create_app(make_config(url, CREDENTIAL_KEYS=f"{new_key_line('t2')},{TEST_KEYS}"))
+    rotated = make_app(make_config(url, CREDENTIAL_KEYS=f"{new_key_line('t2')},{TEST_KEYS}"))
     assert rotated.test_cli_runner().invoke(args=["keys", "rotate"]).exit_code == 0
     with rotated.app_context():
         registry = db.session.get(Registry, registry_id)

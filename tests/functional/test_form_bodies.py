@@ -18,8 +18,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import PASSWORD, build_app, signed_in
 from tests.routes import all_routes
+from tests.support.apps import PASSWORD, build_app, signed_in
 from tests.support.factories import registry_row
 from webapp.extensions import db, limiter
 from webapp.forms import WebForm

@@ -2,8 +2,8 @@
 
 import pytest
 
-from tests.conftest import build_app
 from tests.functional.test_runner_api import add_registry, ask, make_token
+from tests.support.apps import build_app
 from webapp.extensions import db, limiter
 from webapp.models import PrivateTool
 from webapp.services import accounts, sweep

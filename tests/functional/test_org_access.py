@@ -3,35 +3,30 @@
 The routes are read from the URL map, so a new org-scoped route cannot escape these tests.
 """
 
-import uuid
-
 import pytest
 
-from tests.conftest import make_config
-from webapp import create_app
+from tests.routes import all_routes
 
-SAMPLE_VALUES = {"slug": "acme", "id": str(uuid.uuid4()), "registry_id": str(uuid.uuid4()),
-                 "kind": "docker_registry", "tool_id": "1"}
+ORG_ROUTES = all_routes("/orgs/")
+ROUTES = [pytest.param(method, path, id=f"{method} {endpoint}")
+          for method, path, endpoint in ORG_ROUTES]
+assert ROUTES, "no org-scoped routes found"
 
-
-def org_routes():
-    app = create_app(make_config("sqlite://"))
-    routes = []
-    for rule in app.url_map.iter_rules():
-        if not rule.rule.startswith("/orgs/"):
-            continue
-        path = rule.rule
-        for name in rule.arguments:
-            path = path.replace(f"<{name}>", SAMPLE_VALUES[name])
-            path = path.replace(f"<uuid:{name}>", SAMPLE_VALUES[name])
-            path = path.replace(f"<int:{name}>", SAMPLE_VALUES.get(name, "1"))
-        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            routes.append(pytest.param(method, path, id=f"{method} {rule.endpoint}"))
-    assert routes, "no org-scoped routes found"
-    return routes
-
-
-ROUTES = org_routes()
+#: The views only an org's admins may use; every other org view is for every member.
+ADMIN_ONLY = {
+    "audit.index",
+    "registries.check",
+    "registries.connect",
+    "registries.connect_status",
+    "registries.credentials",
+    "registries.discard",
+    "registries.dismiss_alerts",
+    "registries.new",
+    "registries.new_settings",
+    "registries.remove",
+    "registries.rename",
+    "registries.save_anyway",
+}
 
 
 @pytest.fixture
@@ -64,6 +59,25 @@ def test_signed_out_visitors_are_sent_to_sign_in(client, two_orgs):
     assert response.status_code == 302 and "/login?next=" in response.headers["Location"]
 
 
+@pytest.mark.parametrize(
+    "method, path, endpoint",
+    [pytest.param(*route, id=f"{route[0]} {route[2]}") for route in ORG_ROUTES],
+)
+def test_members_get_403_from_admin_views_only(client, auth, make, two_orgs, method, path,
+                                               endpoint):
+    """The admin guard runs before every view it marks, whatever the view would do with the
+    request (here: ids that do not exist), and no other view refuses a member."""
+    make.user("member@acme.test", org="acme", role="member")
+    auth.login("member@acme.test")
+    token = client.csrf_token("/login")
+    response = client.open(path, method=method, data={"csrf_token": token})
+    assert (response.status_code == 403) == (endpoint in ADMIN_ONLY), response.status_code
+
+
+def test_every_admin_view_named_is_a_route():
+    assert ADMIN_ONLY - {endpoint for _, _, endpoint in ORG_ROUTES} == set()
+
+
 def test_member_sees_the_list_without_add(client, auth, make, two_orgs):
     make.user("member@acme.test", org="acme", role="member")
     auth.login("member@acme.test")
@@ -81,7 +95,7 @@ def test_support_lands_on_the_console_and_others_do_not_reach_it(client, auth, t
 
 
 def test_org_switcher_lists_only_my_orgs(client, auth, make, two_orgs):
-    from tests.conftest import org_row, user_row
+    from tests.support.factories import org_row, user_row
     from webapp.extensions import db
     from webapp.models import Membership
 

@@ -56,7 +56,7 @@ def test_a_same_origin_post_goes_through(client, org_admin, origin):
 
 
 def test_the_app_behind_a_proxy_is_the_origin_the_proxy_says(database_url):
-    from tests.conftest import build_app
+    from tests.support.apps import build_app
 
     app = build_app(database_url, PROXY_FIX_HOPS=1)
     client = app.test_client()
@@ -139,7 +139,7 @@ def test_hsts_only_in_production(monkeypatch, tmp_path):
     monkeypatch.setenv("SECRET_KEY", "p" * 40)
     monkeypatch.setenv("CREDENTIAL_KEYS", "k1:" + "A" * 43)
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'p.db'}")
-    app = create_app()
+    app = create_app(instance_path=tmp_path)  # the environment's configuration, as in production
     response = app.test_client().get("/login", base_url="https://localhost")
     assert "max-age=" in response.headers["Strict-Transport-Security"]
     cookie = response.headers["Set-Cookie"]
@@ -216,7 +216,7 @@ def test_sign_in_events_carry_actor_ip_and_request_id(app, client, make, auth):
 
 
 def test_proxy_fix_uses_the_client_address(database_url):
-    from tests.conftest import build_app
+    from tests.support.apps import build_app
 
     app = build_app(database_url, PROXY_FIX_HOPS=1)
     client = app.test_client()
@@ -245,11 +245,10 @@ def test_a_nul_in_any_field_is_a_clear_400(client, org_admin):
     assert response.status_code == 400
 
 
-def test_an_unexpected_error_is_a_500_page_with_a_reference_and_no_traceback(database_url, caplog):
-    from tests.conftest import Client, make_config
-    from webapp import create_app
+def test_an_unexpected_error_is_a_500_page_with_a_reference_and_no_traceback(database_url, caplog, hx):
+    from tests.support.apps import Client, make_app, make_config
 
-    app = create_app(make_config(database_url))
+    app = make_app(make_config(database_url))
     app.test_client_class = Client
 
     @app.route("/boom")
@@ -261,5 +260,5 @@ def test_an_unexpected_error_is_a_500_page_with_a_reference_and_no_traceback(dat
     assert response.status_code == 500 and "Something went wrong" in body
     assert "Traceback" not in body and "internal detail" not in body
     assert re.search(r"reference: <code>[0-9a-f]{16}</code>", body)
-    fragment = app.test_client().get("/boom", headers={"HX-Request": "true"})
+    fragment = app.test_client().get("/boom", headers=hx)
     assert fragment.status_code == 500 and "<html" not in fragment.get_data(as_text=True)

@@ -16,9 +16,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import Client, build_app, make_config, signed_in
-from tests.functional.test_tools import HX, PAGE, add_tool, row_of, tool_id
-from webapp import create_app
+from tests.functional.test_tools import PAGE, add_tool, row_of, tool_id
+from tests.support.apps import Client, build_app, make_app, make_config, signed_in
 from webapp.extensions import db, limiter
 from webapp.models import AuditEvent, PrivateTool, utcnow
 from webapp.services import accounts, pull_checks, sweep
@@ -69,9 +68,9 @@ def leased(app) -> set[int]:
                 if t.pull_lease_until is not None and t.pull_lease_until > now}
 
 
-def test_check_pull_answers_with_a_live_row_and_runs_on_the_executor(app, client, holding):
+def test_check_pull_answers_with_a_live_row_and_runs_on_the_executor(app, client, holding, hx):
     [tid] = tools(app, client, 1)
-    response = check(client, tid, headers=HX)
+    response = check(client, tid, headers=hx)
     row = response.get_data(as_text=True)
     assert response.status_code == 200 and "<html" not in row
     assert "Checking pull…" in row
@@ -81,7 +80,7 @@ def test_check_pull_answers_with_a_live_row_and_runs_on_the_executor(app, client
         assert db.session.get(PrivateTool, tid).pull_status is None
 
     assert holding.run_one(app) == 1
-    done = client.get(f"{PAGE}{tid}/row", headers=HX).get_data(as_text=True)
+    done = client.get(f"{PAGE}{tid}/row", headers=hx).get_data(as_text=True)
     assert "No registry — pulls will fail" in done
     assert "hx-trigger" not in done.split(">", 1)[0]  # the poll stops: terminal markup
     [event] = _pull_events(app)
@@ -101,9 +100,9 @@ def test_without_javascript_the_page_says_so_and_links_to_itself(app, client, ho
     assert "http-equiv" not in client.get(PAGE).get_data(as_text=True)  # done: no more reloads
 
 
-def test_at_most_the_org_slots_run_and_the_rest_queue(app, client, holding):
+def test_at_most_the_org_slots_run_and_the_rest_queue(app, client, holding, hx):
     ids = tools(app, client, 6)
-    rows = [check(client, tid, headers=HX).get_data(as_text=True) for tid in ids]
+    rows = [check(client, tid, headers=hx).get_data(as_text=True) for tid in ids]
     assert app.config["PULL_CHECKS_PER_ORG"] == 4
     assert ["Checking pull…" in row for row in rows] == [True] * 4 + [False] * 2
     assert all("Queued" in row and 'hx-trigger="every 2s"' in row for row in rows[4:])
@@ -111,8 +110,8 @@ def test_at_most_the_org_slots_run_and_the_rest_queue(app, client, holding):
     assert len(holding.pulls) == 4 and leased(app) == set(ids[:4])
 
     # Asking again while queued or running starts nothing new.
-    check(client, ids[0], headers=HX)
-    check(client, ids[5], headers=HX)
+    check(client, ids[0], headers=hx)
+    check(client, ids[5], headers=hx)
     assert len(holding.pulls) == 4
 
     # The finishing job takes the queued tools as slots free: no sweep needed.
@@ -125,24 +124,24 @@ def test_at_most_the_org_slots_run_and_the_rest_queue(app, client, holding):
 
 
 def test_the_slots_are_counted_in_the_database_across_processes(app, client, holding,
-                                                                database_url):
+                                                                database_url, hx):
     """A second app on the same database (another worker process) sees the first one's leases."""
     ids = tools(app, client, 5)
-    other = create_app(make_config(database_url))
+    other = make_app(make_config(database_url))
     other.test_client_class = Client
     other.extensions["checks_executor"] = elsewhere = HoldingExecutor()
     other_client = other.test_client()
     other_client.post_form("/login", {"email": "admin@acme.test",
                                       "password": "correct horse battery"})
     for n, tid in enumerate(ids):
-        check(client if n % 2 else other_client, tid, headers=HX)
+        check(client if n % 2 else other_client, tid, headers=hx)
     assert len(holding.pulls) + len(elsewhere.pulls) == 4
     assert len(leased(app)) == 4
     with other.app_context():
         db.engine.dispose()
 
 
-def test_another_orgs_checks_do_not_use_this_orgs_slots(app, client, holding, make):
+def test_another_orgs_checks_do_not_use_this_orgs_slots(app, client, holding, make, hx):
     for tid in tools(app, client, 4):
         check(client, tid)
     make.org("beta")
@@ -150,7 +149,7 @@ def test_another_orgs_checks_do_not_use_this_orgs_slots(app, client, holding, ma
     page = "/orgs/beta/settings/private-tools/"
     beta.post_form(page, {"name": "Theirs", "image": NOWHERE.format("x")}, token_from=page)
     theirs = tool_id(app, "Theirs")
-    row = beta.post_form(f"{page}{theirs}/check", token_from=page, headers=HX)
+    row = beta.post_form(f"{page}{theirs}/check", token_from=page, headers=hx)
     assert "Checking pull…" in row.get_data(as_text=True) and len(holding.pulls) == 5
 
 
@@ -177,7 +176,7 @@ def test_a_removed_tool_leaves_nothing_queued(app, client, holding):
     assert holding.run_one(app) == 0
 
 
-def test_adding_tools_is_throttled(tmp_path):
+def test_adding_tools_is_throttled(tmp_path, hx):
     app = build_app(f"sqlite:///{tmp_path / 'adds.db'}", RATELIMIT_ENABLED=True,
                     TOOL_ADDS_PER_USER="3 per minute")
     with app.app_context():
@@ -188,7 +187,7 @@ def test_adding_tools_is_throttled(tmp_path):
     client.post_form("/login", {"email": "admin@acme.test", "password": "correct horse battery"})
     statuses = [add_tool(client, f"T{n}", "ubuntu").status_code for n in range(4)]
     assert statuses == [303, 303, 303, 429]
-    refused = add_tool(client, "T9", "ubuntu", headers=HX)
+    refused = add_tool(client, "T9", "ubuntu", headers=hx)
     assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
     assert "Too many attempts" in refused.get_data(as_text=True)
     with app.app_context():
@@ -203,9 +202,9 @@ def _pull_events(app) -> list[AuditEvent]:
             select(AuditEvent).where(AuditEvent.action == "tool.pull_checked")))
 
 
-def test_the_running_badge_has_its_spinner_and_label(app, client, holding):
+def test_the_running_badge_has_its_spinner_and_label(app, client, holding, hx):
     [tid] = tools(app, client, 1)
-    row = check(client, tid, headers=HX).get_data(as_text=True)
+    row = check(client, tid, headers=hx).get_data(as_text=True)
     assert re.search(r'<span class="badge badge--pending"><span class="spinner"[^>]*></span>'
                      r"Checking pull…</span>", row)
 

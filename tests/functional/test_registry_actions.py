@@ -6,8 +6,8 @@ import uuid
 
 import pytest
 
-from tests.conftest import Factory, build_app
-from tests.support.factories import registry_row
+from tests.support.apps import build_app
+from tests.support.factories import Factory, registry_row
 from webapp.extensions import db
 from webapp.models import AuditEvent, Registry, utcnow
 from webapp.registry_client.check import CheckResult
@@ -72,10 +72,9 @@ def test_the_list_shows_the_menu_to_admins_only(env):
     assert member.post_form(f"{BASE}/{registry_id}/check", token_from=f"{BASE}/").status_code == 403
 
 
-def test_rename_inline_with_htmx(env):
+def test_rename_inline_with_htmx(env, hx):
     app, registry_id = env
     admin = client_for(app, "admin@acme.test")
-    hx = {"HX-Request": "true"}
     form = admin.get(f"{BASE}/{registry_id}/rename", headers=hx).get_data(as_text=True)
     assert form.lstrip().startswith("<tr") and 'for="name"' in form and "Escape cancels" in form
     response = admin.post(f"{BASE}/{registry_id}/rename", headers=hx, data={
@@ -88,23 +87,23 @@ def test_rename_inline_with_htmx(env):
 
 @pytest.mark.parametrize("name, message", [("", "Give the registry a name."),
                                            ("x" * 65, "64 characters or fewer")])
-def test_rename_errors_beside_the_field(env, name, message):
+def test_rename_errors_beside_the_field(env, name, message, hx):
     app, registry_id = env
     admin = client_for(app, "admin@acme.test")
-    response = admin.post(f"{BASE}/{registry_id}/rename", headers={"HX-Request": "true"}, data={
+    response = admin.post(f"{BASE}/{registry_id}/rename", headers=hx, data={
         "csrf_token": admin.csrf_token(f"{BASE}/"), "name": name, "version": version_of(app, registry_id)})
     assert response.status_code == 422 and message in response.get_data(as_text=True)
     assert load(app, registry_id).name == "Build cache"
 
 
-def test_stale_rename_gets_409_and_keeps_the_first_change(env):
+def test_stale_rename_gets_409_and_keeps_the_first_change(env, hx):
     app, registry_id = env
     first, second = client_for(app, "admin@acme.test"), client_for(app, "admin@acme.test")
     opened = version_of(app, registry_id)
     for client, name in ((first, "From tab one"),):
         assert client.post(f"{BASE}/{registry_id}/rename", data={
             "csrf_token": client.csrf_token(f"{BASE}/"), "name": name, "version": opened}).status_code == 302
-    stale = second.post(f"{BASE}/{registry_id}/rename", headers={"HX-Request": "true"}, data={
+    stale = second.post(f"{BASE}/{registry_id}/rename", headers=hx, data={
         "csrf_token": second.csrf_token(f"{BASE}/"), "name": "From tab two", "version": opened})
     assert stale.status_code == 409
     assert "changed since you opened it" in stale.get_data(as_text=True)
@@ -150,24 +149,24 @@ def test_replace_credentials_changes_the_fingerprint_and_checks(env, htpasswd_re
     assert "registry.credentials_replaced" in [a for a, _ in actions(app)]
 
 
-def test_check_now_updates_the_row(env):
+def test_check_now_updates_the_row(env, hx):
     app, registry_id = env
     admin = client_for(app, "admin@acme.test")
-    response = admin.post(f"{BASE}/{registry_id}/check", headers={"HX-Request": "true"},
+    response = admin.post(f"{BASE}/{registry_id}/check", headers=hx,
                           data={"csrf_token": admin.csrf_token(f"{BASE}/")})
     body = response.get_data(as_text=True)
     assert response.status_code == 200 and body.lstrip().startswith("<tr") and "Connected" in body
     assert ("registry.checked", {"trigger": "manual", "from": "connected", "to": "connected"}) in actions(app)
 
 
-def test_remove_with_htmx_and_without(env):
+def test_remove_with_htmx_and_without(env, hx):
     app, registry_id = env
     admin = client_for(app, "admin@acme.test")
-    confirm = admin.get(f"{BASE}/{registry_id}/remove", headers={"HX-Request": "true"}).get_data(as_text=True)
+    confirm = admin.get(f"{BASE}/{registry_id}/remove", headers=hx).get_data(as_text=True)
     assert "Remove Build cache?" in confirm and "no longer pull" in confirm
     page = admin.get(f"{BASE}/{registry_id}/remove").get_data(as_text=True)
     assert "<html" in page and "Remove Build cache?" in page
-    response = admin.post(f"{BASE}/{registry_id}/remove", headers={"HX-Request": "true"}, data={
+    response = admin.post(f"{BASE}/{registry_id}/remove", headers=hx, data={
         "csrf_token": admin.csrf_token(f"{BASE}/"), "version": version_of(app, registry_id)})
     assert response.status_code == 200 and response.get_data() == b""
     tombstone = load(app, registry_id)
@@ -201,7 +200,7 @@ def test_failing_banner_until_recovered_or_dismissed(env):
     failing = CheckResult(Status.AUTH_FAILED, "The registry refused the credentials.", 401, None,
                           None, 5, None, "signing_in")
     with app.app_context():
-        checks.record(registry_id, failing, "scheduled", None, utcnow())
+        checks.store_result(registry_id, failing, "scheduled", None, utcnow())
     admin = client_for(app, "admin@acme.test")
     for path in (f"{BASE}/", "/orgs/acme/settings/private-tools/", "/orgs/acme/settings/audit-log/"):
         assert "1 registry is failing — private tools that use it cannot pull" in admin.get(path).get_data(as_text=True)
@@ -213,7 +212,7 @@ def test_failing_banner_until_recovered_or_dismissed(env):
     assert "registry.status_changed" in [a for a, _ in actions(app)]
 
 
-def test_the_secret_never_appears_for_admins_or_members(env):
+def test_the_secret_never_appears_for_admins_or_members(env, hx):
     app, registry_id = env
     registry = load(app, registry_id)
     ciphertext = base64.b64encode(registry.secret_ciphertext).decode()
@@ -223,7 +222,7 @@ def test_the_secret_never_appears_for_admins_or_members(env):
     for email in ("admin@acme.test", "member@acme.test"):
         client = client_for(app, email)
         for path in paths:
-            for headers in ({}, {"HX-Request": "true"}):
+            for headers in ({}, hx):
                 response = client.get(path, headers=headers)
                 text = response.get_data(as_text=True) + str(response.headers)
                 assert CANARY not in text and base64.b64encode(CANARY.encode()).decode() not in text

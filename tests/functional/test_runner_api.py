@@ -12,8 +12,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.conftest import Client, build_app, make_config
-from webapp import create_app
+from tests.support.apps import Client, build_app, make_app, make_config
 from webapp.extensions import db, limiter
 from webapp.models import AuditEvent, Registry, RunnerToken
 from webapp.services import accounts, audit, credentials, pull_credentials, runner_tokens
@@ -192,7 +191,7 @@ def test_malformed_requests_are_400(app, client, acme, token, body):
 
 def test_unreadable_after_a_key_change(app, client, acme, token, database_url):
     add_registry(app)
-    rekeyed = create_app(make_config(database_url, CREDENTIAL_KEYS=new_key_line("t1")))
+    rekeyed = make_app(make_config(database_url, CREDENTIAL_KEYS=new_key_line("t1")))
     rekeyed.test_client_class = Client
     response = ask(rekeyed.test_client(), token)
     assert_error(response, 409, "credentials_unreadable")
@@ -258,7 +257,7 @@ def test_the_secret_and_the_token_never_reach_the_logs(app, client, acme, token,
     ask(client, token, image="Bad")
     ask(client, token, organization="nobody")
     ask(client, "rt_wrong")
-    rekeyed = create_app(make_config(database_url, CREDENTIAL_KEYS=new_key_line("t1")))
+    rekeyed = make_app(make_config(database_url, CREDENTIAL_KEYS=new_key_line("t1")))
     rekeyed.test_client_class = Client
     assert ask(rekeyed.test_client(), token).status_code == 409
     with rekeyed.app_context():

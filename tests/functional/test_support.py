@@ -5,8 +5,8 @@ import uuid
 
 import pytest
 
-from tests.conftest import Factory, build_app
-from tests.support.factories import registry_row
+from tests.support.apps import build_app
+from tests.support.factories import Factory, registry_row
 from webapp.extensions import db
 from webapp.models import AuditEvent
 from webapp.services import checks

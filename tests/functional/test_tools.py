@@ -9,16 +9,14 @@ import uuid
 
 import pytest
 
-from tests.conftest import Client, make_config
+from tests.support.apps import Client, make_app, make_config
 from tests.support.queries import counting_queries
-from webapp import create_app
 from webapp.extensions import db
 from webapp.models import AuditEvent, PrivateTool, Registry
 from webapp.services import accounts, credentials
 from webapp.services.vault import new_key_line
 
 PAGE = "/orgs/acme/settings/private-tools/"
-HX = {"HX-Request": "true"}
 
 
 @pytest.fixture
@@ -102,8 +100,8 @@ def test_add_redirects_to_the_new_row_and_is_audited(app, client, acme):
     assert actions(app) == ["tool.added"]
 
 
-def test_add_over_htmx_swaps_the_section(app, client, acme):
-    response = add_tool(client, "Scanner", "ghcr.io/acme/scanner:1.4", headers=HX)
+def test_add_over_htmx_swaps_the_section(app, client, acme, hx):
+    response = add_tool(client, "Scanner", "ghcr.io/acme/scanner:1.4", headers=hx)
     body = response.get_data(as_text=True)
     assert response.status_code == 200 and "HX-Request" in response.headers["Vary"]
     assert "<html" not in body and body.lstrip().startswith('<section id="tools"')
@@ -119,9 +117,10 @@ def test_add_over_htmx_swaps_the_section(app, client, acme):
      "That is not an image reference: repository name must be lowercase: &#39;Acme/Tool&#39;."),
     ("Tool", "ghcr.io/acme/tool:bad:tag", "image", "That is not an image reference: invalid tag"),
 ])
-@pytest.mark.parametrize("headers", [{}, HX], ids=["page", "htmx"])
+@pytest.mark.parametrize("partial", [False, True], ids=["page", "htmx"])
 def test_add_errors_are_shown_beside_their_field(app, client, acme, name, image, field, message,
-                                                 headers):
+                                                 partial, hx):
+    headers = hx if partial else {}
     response = add_tool(client, name, image, headers=headers)
     body = response.get_data(as_text=True)
     assert response.status_code == 422
@@ -131,9 +130,9 @@ def test_add_errors_are_shown_beside_their_field(app, client, acme, name, image,
         assert db.session.query(PrivateTool).count() == 0
 
 
-def test_names_are_unique_per_org_ignoring_case(app, client, acme, make):
+def test_names_are_unique_per_org_ignoring_case(app, client, acme, make, hx):
     add_tool(client, "Scanner", "ghcr.io/acme/scanner")
-    response = add_tool(client, "SCANNER", "ghcr.io/acme/other", headers=HX)
+    response = add_tool(client, "SCANNER", "ghcr.io/acme/other", headers=hx)
     assert response.status_code == 422
     assert field_error(response.get_data(as_text=True), "name") == (
         "Another private tool already has this name.")
@@ -146,25 +145,25 @@ def test_names_are_unique_per_org_ignoring_case(app, client, acme, make):
         assert db.session.query(PrivateTool).count() == 2
 
 
-def test_rename_in_place(app, client, acme):
+def test_rename_in_place(app, client, acme, hx):
     add_tool(client, "Scanner", "ghcr.io/acme/scanner")
     add_tool(client, "Linter", "ghcr.io/acme/linter")
     tid = tool_id(app, "Scanner")
-    form = client.get(f"{PAGE}{tid}/rename", headers=HX)
+    form = client.get(f"{PAGE}{tid}/rename", headers=hx)
     body = form.get_data(as_text=True)
     assert form.status_code == 200 and "<html" not in body
     assert body.lstrip().startswith(f'<tr id="tool-{tid}">') and 'value="Scanner"' in body
     clash = client.post_form(f"{PAGE}{tid}/rename", {"name": "linter"}, token_from=PAGE,
-                             headers=HX)
+                             headers=hx)
     assert clash.status_code == 422
     assert field_error(clash.get_data(as_text=True), "name") == (
         "Another private tool already has this name.")
     renamed = client.post_form(f"{PAGE}{tid}/rename", {"name": "Scanner 2"}, token_from=PAGE,
-                               headers=HX)
+                               headers=hx)
     assert renamed.status_code == 200
     assert '<th scope="row" data-label="Name" class="table__name">Scanner 2</th>' in row_of(
         renamed.get_data(as_text=True), tid)
-    cancel = client.get(f"{PAGE}{tid}/row", headers=HX).get_data(as_text=True)
+    cancel = client.get(f"{PAGE}{tid}/row", headers=hx).get_data(as_text=True)
     assert "Scanner 2" in row_of(cancel, tid)
     assert actions(app) == ["tool.added", "tool.added", "tool.renamed"]
 
@@ -181,8 +180,9 @@ def test_rename_without_javascript(app, client, acme):
     assert tool_id(app, "Renamed") == tid
 
 
-@pytest.mark.parametrize("headers", [{}, HX], ids=["page", "htmx"])
-def test_remove(app, client, acme, headers):
+@pytest.mark.parametrize("partial", [False, True], ids=["page", "htmx"])
+def test_remove(app, client, acme, partial, hx):
+    headers = hx if partial else {}
     add_tool(client, "Scanner", "ghcr.io/acme/scanner")
     tid = tool_id(app, "Scanner")
     response = client.post_form(f"{PAGE}{tid}/remove", token_from=PAGE, headers=headers)
@@ -223,10 +223,10 @@ def test_another_orgs_tool_is_404(app, client, acme, make):
         assert db.session.get(PrivateTool, theirs).name == "Theirs"
 
 
-def test_check_pull_without_a_registry_shows_the_failure(app, client, acme):
+def test_check_pull_without_a_registry_shows_the_failure(app, client, acme, hx):
     add_tool(client, "Internal", "registry.example.com:5000/team/tool")
     tid = tool_id(app, "Internal")
-    response = client.post_form(f"{PAGE}{tid}/check", token_from=PAGE, headers=HX)
+    response = client.post_form(f"{PAGE}{tid}/check", token_from=PAGE, headers=hx)
     row = response.get_data(as_text=True)
     assert response.status_code == 200 and row.lstrip().startswith(f'<tr id="tool-{tid}"')
     assert "No registry — pulls will fail" in row
@@ -238,11 +238,11 @@ def test_check_pull_without_a_registry_shows_the_failure(app, client, acme):
 
 
 def test_check_pull_with_unreadable_credentials_makes_no_request(app, client, acme,
-                                                                 database_url, monkeypatch):
+                                                                 database_url, monkeypatch, hx):
     add_registry(app)
     add_tool(client, "Scanner", "ghcr.io/acme/scanner")
     tid = tool_id(app, "Scanner")
-    rekeyed = create_app(make_config(database_url, CREDENTIAL_KEYS=new_key_line("t1")))
+    rekeyed = make_app(make_config(database_url, CREDENTIAL_KEYS=new_key_line("t1")))
     rekeyed.test_client_class = Client
     other = rekeyed.test_client()
     other.post_form("/login", {"email": "admin@acme.test", "password": "correct horse battery"})
@@ -251,7 +251,7 @@ def test_check_pull_with_unreadable_credentials_makes_no_request(app, client, ac
         raise AssertionError("a pull check with unreadable credentials must not probe")
 
     monkeypatch.setattr("webapp.services.pull_credentials.probe_manifest", no_network)
-    response = other.post_form(f"{PAGE}{tid}/check", token_from=PAGE, headers=HX)
+    response = other.post_form(f"{PAGE}{tid}/check", token_from=PAGE, headers=hx)
     assert response.status_code == 200
     assert "Credentials unreadable" in row_of(response.get_data(as_text=True), tid)
     with rekeyed.app_context():

@@ -6,7 +6,7 @@ import uuid
 import pytest
 from sqlalchemy import text
 
-from tests.conftest import TEST_KEYS, Client, build_app, make_config
+from tests.support.apps import TEST_KEYS, Client, build_app, make_app, make_config
 from tests.support.factories import registry_row
 from webapp import create_app
 from webapp.extensions import db
@@ -75,7 +75,7 @@ def test_ciphertext_copied_elsewhere_fails_to_decrypt(app, orgs, into):
 
 def test_rotation_over_a_thousand_secrets(database_url):
     new_line = new_key_line("t2")
-    old = create_app(make_config(database_url))
+    old = make_app(make_config(database_url))
     with old.app_context():
         db.create_all()
         org = accounts.create_org("acme", "Acme", "enterprise")
@@ -83,7 +83,7 @@ def test_rotation_over_a_thousand_secrets(database_url):
         ids = [add_registry(org, secret=f"secret-{n}").id for n in range(1000)]
         db.session.commit()
         db.engine.dispose()
-    both = create_app(make_config(database_url, CREDENTIAL_KEYS=f"{new_line},{TEST_KEYS}"))
+    both = make_app(make_config(database_url, CREDENTIAL_KEYS=f"{new_line},{TEST_KEYS}"))
     runner = both.test_cli_runner()
     result = runner.invoke(args=["keys", "rotate", "--batch-size", "300"])
     assert result.exit_code == 0 and "Re-encrypted 1000 secret(s)" in result.output
@@ -92,7 +92,7 @@ def test_rotation_over_a_thousand_secrets(database_url):
     with both.app_context():
         db.engine.dispose()
     # The old key is gone: everything still decrypts, all under the new key.
-    new_only = create_app(make_config(database_url, CREDENTIAL_KEYS=new_line))
+    new_only = make_app(make_config(database_url, CREDENTIAL_KEYS=new_line))
     with new_only.app_context():
         rows = {r.id: r for r in db.session.query(Registry)}
         assert {r.secret_key_id for r in rows.values()} == {"t2"}
@@ -103,7 +103,7 @@ def test_rotation_over_a_thousand_secrets(database_url):
 
 
 def test_wrong_key_gives_unreadable_and_the_app_keeps_working(database_url):
-    app = create_app(make_config(database_url))
+    app = make_app(make_config(database_url))
     with app.app_context():
         db.create_all()
         org = accounts.create_org("acme", "Acme", "enterprise")
@@ -112,7 +112,7 @@ def test_wrong_key_gives_unreadable_and_the_app_keeps_working(database_url):
         add_registry(org)
         db.session.commit()
         db.engine.dispose()
-    wrong = create_app(make_config(database_url, CREDENTIAL_KEYS=new_key_line("t1")))
+    wrong = make_app(make_config(database_url, CREDENTIAL_KEYS=new_key_line("t1")))
     wrong.test_client_class = Client
     with wrong.app_context(), pytest.raises(CredentialsUnreadable, match="re-enter them"):
         credentials.read_secret(db.session.query(Registry).one())
@@ -139,25 +139,20 @@ def test_malformed_keys_are_refused_at_start_without_echoing_them(value, message
     from config import ConfigError
 
     with pytest.raises(ConfigError, match=message) as raised:
-        create_app(make_config("sqlite://", CREDENTIAL_KEYS=value or " , "))
+        make_app(make_config("sqlite://", CREDENTIAL_KEYS=value or " , "))
     secret_part = value.partition(":")[2]
     if len(secret_part) > 8:
         assert secret_part not in str(raised.value)
 
 
-def test_production_refuses_to_start_without_keys(monkeypatch):
+def test_production_refuses_to_start_without_keys(monkeypatch, tmp_path):
     from config import ConfigError
 
     monkeypatch.setenv("APP_ENV", "production")
     monkeypatch.setenv("SECRET_KEY", "x" * 40)
     monkeypatch.delenv("CREDENTIAL_KEYS", raising=False)
     with pytest.raises(ConfigError, match="CREDENTIAL_KEYS must be set"):
-        create_app()
-
-
-def test_key_ring_orders_newest_first():
-    ring = KeyRing.parse(f"{new_key_line('k2')}, {new_key_line('k1')}")
-    assert ring.primary_id == "k2" and "k1" in ring
+        create_app(instance_path=tmp_path)
 
 
 def test_rotate_lists_unreadable_secrets_and_exits_non_zero(database_url):
@@ -171,7 +166,7 @@ def test_rotate_lists_unreadable_secrets_and_exits_non_zero(database_url):
         db.session.commit()
         fine_id, lost_id = fine.id, lost.id
         db.engine.dispose()
-    both = create_app(make_config(database_url, CREDENTIAL_KEYS=f"{new_key_line('t2')},{TEST_KEYS}"))
+    both = make_app(make_config(database_url, CREDENTIAL_KEYS=f"{new_key_line('t2')},{TEST_KEYS}"))
     result = both.test_cli_runner().invoke(args=["keys", "rotate"])
     assert result.exit_code == 1
     assert "Re-encrypted 1 secret(s)" in result.output

@@ -8,7 +8,8 @@ import uuid
 
 import pytest
 
-from tests.conftest import Factory, build_app
+from tests.support.apps import build_app
+from tests.support.factories import Factory
 from webapp.extensions import db
 from webapp.models import AuditEvent, Registry
 
@@ -89,7 +90,7 @@ def test_step1_unreadable_address_is_explained(admin):
     assert "Do not put a user name or password in the address" in response.get_data(as_text=True)
 
 
-def test_step2_errors_beside_each_field_page_and_fragment(admin):
+def test_step2_errors_beside_each_field_page_and_fragment(admin, hx):
     response, _ = step2(admin, name="", registry_url="", username="", password="")
     body = response.get_data(as_text=True)
     assert response.status_code == 422 and "<html" in body
@@ -98,7 +99,7 @@ def test_step2_errors_beside_each_field_page_and_fragment(admin):
     response, _ = step2(admin, name="x", registry_url="ftp://r.example.com", username="u",
                         password="p")
     assert "Only https:// registry addresses are supported." in response.get_data(as_text=True)
-    fragment = admin.post(f"{BASE}/new/docker_registry", headers={"HX-Request": "true"}, data={
+    fragment = admin.post(f"{BASE}/new/docker_registry", headers=hx, data={
         "csrf_token": admin.csrf_token(f"{BASE}/new/docker_registry"), "name": ""})
     body = fragment.get_data(as_text=True)
     assert fragment.status_code == 422 and "<html" not in body and 'id="settings-form"' in body
@@ -209,7 +210,7 @@ def test_members_cannot_use_the_wizard(wizard_app):
     assert client.get(f"{BASE}/new/docker_hub").status_code == 403
 
 
-def test_the_secret_never_comes_back(wizard_app, admin, htpasswd_registry):
+def test_the_secret_never_comes_back(wizard_app, admin, htpasswd_registry, hx):
     """A canary secret is absent from every response: plain, base64, or as its ciphertext."""
     bodies = []
 
@@ -225,7 +226,7 @@ def test_the_secret_never_comes_back(wizard_app, admin, htpasswd_registry):
                  f"{BASE}/new/docker_registry?draft={registry.id}",
                  f"{BASE}/{registry.id}/connect/status", "/orgs/acme/settings/audit-log/"]:
         seen(admin.get(path))
-        seen(admin.get(path, headers={"HX-Request": "true"}))
+        seen(admin.get(path, headers=hx))
     ciphertext = base64.b64encode(registry.secret_ciphertext).decode()
     for body in bodies:
         assert CANARY not in body

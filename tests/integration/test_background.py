@@ -6,7 +6,6 @@ second) and a socket that accepts and never answers hang until the check's deadl
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
@@ -25,21 +24,21 @@ from flask import Flask
 from flask.cli import FlaskGroup, run_command, shell_command
 from sqlalchemy import create_engine, select, update
 
-from tests.conftest import TEST_KEYS, make_config
+from tests.support.apps import TEST_KEYS, make_app, make_config
 from tests.support.registries import free_port, stop_process
-from tests.support.shell import BIN, ROOT
-from webapp import create_app, jobs
-from webapp.database import immediate
+from tests.support.shell import BIN, ROOT, fresh_environment
+from webapp import jobs
+from webapp.database import writing
 from webapp.extensions import db
 from webapp.models import AuditEvent, ConnectivityCheck, Registry, utcnow
-from webapp.services import accounts, checks, credentials, sweep
+from webapp.services import accounts, check_executor, checks, credentials, sweep
 
 TIMEOUT = 3.0  # CHECK_TIMEOUT_SECONDS in these tests (fixed overheads are ~1 s on a busy CI)
 SUBPROCESS_SECRET_KEY = "test-secret-key"  # make_config's: sessions and signed tokens agree
 
 
 def background_app(database_url: str, **settings: object) -> Iterator[Flask]:
-    app = create_app(make_config(
+    app = make_app(make_config(
         database_url, OUTBOUND_ALLOWED_NETWORKS="127.0.0.1/32", CHECK_TIMEOUT_SECONDS=TIMEOUT,
         **settings,
     ))
@@ -106,7 +105,7 @@ def fresh(registry_id: uuid.UUID) -> Registry:
 
 def set_all(**values: object) -> None:
     db.session.rollback()
-    with immediate():
+    with writing():
         db.session.execute(update(Registry).values(**values))
         db.session.commit()
 
@@ -174,7 +173,7 @@ def test_a_registry_waiting_in_the_queue_is_queued_once(one_thread_app, htpasswd
     db.session.commit()
     blocker = add_registry(silent_server)
     waiting = good_registry(htpasswd_registry)
-    executor = checks.executor()
+    executor = check_executor.current()
     executor.submit(blocker, "scheduled")  # holds the only thread for a timeout
     queued = executor.submit(waiting, "scheduled")
     assert executor.submit(waiting, "manual", user.id) is None  # joins the waiting job
@@ -448,19 +447,19 @@ def test_cli_run_errors_are_clear(inline_app, htpasswd_registry):
 
 def test_create_app_and_the_executor_start_no_thread(tmp_path):
     before = set(threading.enumerate())
-    app = create_app(make_config(f"sqlite:///{tmp_path / 'app.db'}", CHECK_EXECUTOR="threads"))
+    app = make_app(make_config(f"sqlite:///{tmp_path / 'app.db'}", CHECK_EXECUTOR="threads"))
     executor = jobs.executor(app)
     assert isinstance(executor, jobs.ThreadExecutor)
-    assert set(threading.enumerate()) == before
+    assert set(threading.enumerate()) - before == set()  # none new (an old one may end)
     assert jobs.start_scheduler(app) is None  # a test app never sweeps on its own
-    assert set(threading.enumerate()) == before
+    assert set(threading.enumerate()) - before == set()
 
 
 @pytest.fixture
 def served_app(tmp_path) -> Flask:
     """An app as gunicorn would load it (not TESTING), threads executor."""
-    return create_app(make_config(f"sqlite:///{tmp_path / 'app.db'}", TESTING=False,
-                                  CHECK_EXECUTOR="threads"))
+    return make_app(make_config(f"sqlite:///{tmp_path / 'app.db'}", TESTING=False,
+                                CHECK_EXECUTOR="threads"))
 
 
 @pytest.mark.parametrize(
@@ -493,8 +492,8 @@ def test_who_runs_the_scheduler(served_app, monkeypatch, command, params, enviro
 def test_no_scheduler_with_celery_or_in_tests(served_app, tmp_path):
     served_app.config.update(CELERY_BROKER_URL="redis://127.0.0.1:1/0", CHECK_EXECUTOR=None)
     assert jobs.scheduler_wanted(served_app) is False
-    testing = create_app(make_config(f"sqlite:///{tmp_path / 'other.db'}",
-                                     CHECK_EXECUTOR="threads"))
+    testing = make_app(make_config(f"sqlite:///{tmp_path / 'other.db'}",
+                                   CHECK_EXECUTOR="threads"))
     assert jobs.scheduler_wanted(testing) is False
 
 
@@ -509,21 +508,16 @@ def test_an_unknown_executor_is_a_configuration_error(served_app):
         jobs.executor(served_app)
 
 
-def served_environment(database_url: str) -> dict[str, str]:
-    """The environment of a process that serves the app from wsgi.py, as `make run` would.
+def served_environment(database_url: str, home: Path) -> dict[str, str]:
+    """The environment of a process that serves the app from wsgi.py, as `make run` would, in
+    a fresh shell (`home` its home and scratch instance folder).
 
     No PYTHONPATH: config.py and wsgi.py are importable because they are installed."""
-    environ = {
-        name: value for name, value in os.environ.items()
-        if name not in {"FLASK_RUN_FROM_CLI", "CELERY_BROKER_URL", "CHECK_EXECUTOR",
-                        "WERKZEUG_RUN_MAIN", "FLASK_DEBUG", "APP_ENV", "PYTHONPATH"}
-    }
-    environ.update(
-        APP_ENV="development", DATABASE_URL=database_url, SECRET_KEY=SUBPROCESS_SECRET_KEY,
+    return fresh_environment(
+        home, APP_ENV="development", DATABASE_URL=database_url, SECRET_KEY=SUBPROCESS_SECRET_KEY,
         CREDENTIAL_KEYS=TEST_KEYS, OUTBOUND_ALLOWED_NETWORKS="127.0.0.1/32",
         CHECK_SWEEP_SECONDS="1",
     )
-    return environ
 
 
 PRINT_THREADS = "import threading; print('threads:', sorted(t.name for t in threading.enumerate()))"
@@ -535,7 +529,7 @@ def thread_names(output: str) -> str:
 
 
 def test_flask_cli_commands_start_no_scheduler_but_importing_wsgi_does(inline_app, tmp_path):
-    environ = served_environment(inline_app.config["SQLALCHEMY_DATABASE_URI"])
+    environ = served_environment(inline_app.config["SQLALCHEMY_DATABASE_URI"], tmp_path)
     shell = subprocess.run([str(BIN / "flask"), "--app", "wsgi", "shell"], input=PRINT_THREADS,
                            capture_output=True, text=True, cwd=ROOT, env=environ, timeout=60)
     assert "MainThread" in thread_names(shell.stdout)
@@ -552,7 +546,7 @@ def test_flask_cli_commands_start_no_scheduler_but_importing_wsgi_does(inline_ap
 
 
 @pytest.mark.parametrize("server", ["flask run", "gunicorn"])
-def test_a_served_app_sweeps_on_its_own(inline_app, htpasswd_registry, server):
+def test_a_served_app_sweeps_on_its_own(inline_app, htpasswd_registry, server, tmp_path):
     registry_id = good_registry(htpasswd_registry)  # due: never checked
     port = free_port()
     command = {
@@ -560,7 +554,7 @@ def test_a_served_app_sweeps_on_its_own(inline_app, htpasswd_registry, server):
         "gunicorn": [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "1",
                      "wsgi:app"],
     }[server]
-    environ = served_environment(inline_app.config["SQLALCHEMY_DATABASE_URI"])
+    environ = served_environment(inline_app.config["SQLALCHEMY_DATABASE_URI"], tmp_path)
     with subprocess.Popen(command, cwd=ROOT, env=environ, stdout=subprocess.DEVNULL,
                           stderr=subprocess.PIPE, text=True) as process:
         try:

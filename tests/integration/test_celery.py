@@ -17,7 +17,6 @@ import pytest
 import redis
 from flask import Flask
 
-from tests.conftest import PASSWORD, TEST_KEYS, Client, make_config, signed_in
 from tests.integration.test_background import (
     SUBPROCESS_SECRET_KEY,
     background_app,
@@ -26,10 +25,10 @@ from tests.integration.test_background import (
     good_registry,
     served_environment,
 )
+from tests.support.apps import PASSWORD, TEST_KEYS, Client, make_app, make_config, signed_in
 from tests.support.components import redis_url as reachable_redis
 from tests.support.registries import free_port
 from tests.support.shell import BIN, ROOT, fresh_environment, running
-from webapp import create_app
 from webapp.extensions import db
 from webapp.models import PrivateTool, Registry
 from webapp.services import accounts, checks, pull_checks
@@ -76,7 +75,7 @@ def app_broker_down(database_url: str, queue: str) -> Iterator[Flask]:
 def worker(database_url: str, redis_url: str, queue: str, tmp_path: Path) -> Iterator[Path]:
     """`celery worker --pool threads --beat` on the real Redis; its log's path. Always killed:
     TERM then KILL at teardown, and TERM if pytest itself dies (setpriv --pdeathsig)."""
-    environ = served_environment(database_url)
+    environ = served_environment(database_url, tmp_path)
     environ.update(CELERY_BROKER_URL=redis_url, CELERY_QUEUE=queue, CHECK_TIMEOUT_SECONDS="5")
     command = [
         str(BIN / "celery"), "-A", "webapp.celery_app", "worker", "--pool", "threads",
@@ -156,8 +155,8 @@ def test_the_documented_worker_runs_from_any_directory_a_check_a_web_request_que
     accounts.create_user("admin@acme.test", PASSWORD, org=accounts.find_org("acme"), role="admin")
     db.session.commit()
     # The web process: an app of its own (this test holds app_on_redis's context open).
-    web = create_app(make_config(database_url, CHECK_EXECUTOR="celery", CELERY_BROKER_URL=redis_url,
-                                 CELERY_QUEUE=queue))
+    web = make_app(make_config(database_url, CHECK_EXECUTOR="celery", CELERY_BROKER_URL=redis_url,
+                               CELERY_QUEUE=queue))
     web.test_client_class = Client
     admin = signed_in(web, "admin@acme.test")
     base = "/orgs/acme/settings/infrastructure/container-registry"

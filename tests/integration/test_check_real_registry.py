@@ -13,7 +13,7 @@ import pytest
 
 from webapp.registry_client.address import parse_registry_url
 from webapp.registry_client.check import CheckResult, CheckTarget, ClientSettings, run_check
-from webapp.registry_client.outbound import OutboundPolicy
+from webapp.registry_client.policy import OutboundPolicy
 
 pytestmark = pytest.mark.allow_hosts(["127.0.0.1"])
 
@@ -104,8 +104,8 @@ def test_realm_outside_the_provider_rule_is_refused_and_gets_no_credentials(toke
     mark = tokens.requests.mark()
     settings = ClientSettings(
         policy=SETTINGS.policy,
-        docker_hub_registry_url=token_registry.url,
-        docker_hub_auth_url=token_registry.url,
+        endpoint_urls={"DOCKER_HUB_REGISTRY_URL": token_registry.url,
+                       "DOCKER_HUB_AUTH_URL": token_registry.url},
         ca_bundle_path=token_registry.ca_file,
     )
     target = CheckTarget(kind="docker_hub", address=None, username="alice", secret="s3cret-alice")

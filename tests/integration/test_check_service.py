@@ -3,9 +3,8 @@
 
 import pytest
 
-from tests.conftest import make_config
+from tests.support.apps import make_app, make_config
 from tests.support.factories import registry_row
-from webapp import create_app
 from webapp.extensions import db
 from webapp.models import AuditEvent, ConnectivityCheck, Registry
 from webapp.services import accounts, checks
@@ -14,7 +13,7 @@ from webapp.services.vault import new_key_line
 
 @pytest.fixture
 def check_app(tmp_path, fake_docker_hub):
-    app = create_app(make_config(
+    app = make_app(make_config(
         f"sqlite:///{tmp_path / 'checks.db'}",
         OUTBOUND_ALLOWED_NETWORKS="127.0.0.1/32",
         DOCKER_HUB_REGISTRY_URL=fake_docker_hub.url,
@@ -76,7 +75,7 @@ def test_docker_hub_through_the_local_protocol_server(check_app, fake_docker_hub
 
 def test_unreadable_secret_makes_no_request(tmp_path, check_app, fake_docker_hub):
     registry_id = add("docker_hub", "docker.io", "hubuser", "hub-s3cret", fake_docker_hub.ca_pem)
-    other_keys = create_app(make_config(
+    other_keys = make_app(make_config(
         check_app.config["SQLALCHEMY_DATABASE_URI"], CREDENTIAL_KEYS=new_key_line("t1"),
         OUTBOUND_ALLOWED_NETWORKS="127.0.0.1/32", DOCKER_HUB_REGISTRY_URL=fake_docker_hub.url,
         DOCKER_HUB_AUTH_URL=fake_docker_hub.auth_url,
@@ -107,15 +106,17 @@ def test_history_keeps_the_last_fifty(check_app, htpasswd_registry):
     registry_id = add("docker_registry", htpasswd_registry.host_port, "alice", "s3cret-alice")
     result = CheckResult(Status.CONNECTED, "ok", 200, None, None, 5, None, "checking_access")
     for _ in range(55):
-        checks.record(registry_id, result, "scheduled", None, utcnow())
+        checks.store_result(registry_id, result, "scheduled", None, utcnow())
     assert db.session.query(ConnectivityCheck).count() == 50
     # Scheduled checks are audited only when the status changes.
     assert db.session.query(AuditEvent).filter_by(action="registry.status_changed").count() == 1
 
 
-def test_an_edit_during_a_check_drops_its_result_and_checks_again(check_app, htpasswd_registry):
+def test_an_edit_during_a_check_drops_its_result_and_checks_again(check_app, htpasswd_registry,
+                                                                  monkeypatch):
     """A passing result for the old settings must not activate (or mark connected) a draft
-    whose address or secret changed while the check ran."""
+    whose address or secret changed while the check ran: storing it drops it and says "run
+    again", and the job hands the registry over again once that write has committed."""
     from webapp.models import utcnow
     from webapp.registry_client.check import CheckResult
     from webapp.registry_client.statuses import Status
@@ -129,8 +130,30 @@ def test_an_edit_during_a_check_drops_its_result_and_checks_again(check_app, htp
     registry.username = "mallory"  # the edit that lands while the first check runs
     db.session.commit()
     passed = CheckResult(Status.CONNECTED, "ok", 200, None, None, 5, None, "checking_access")
-    assert checks.record(registry_id, passed, "connect", None, utcnow(), checked_version) is None
+    again = checks.store_result(registry_id, passed, "connect", None, utcnow(), checked_version)
+    assert again == checks.RunAgain(registry_id, "connect", None)
     registry = db.session.get(Registry, registry_id, populate_existing=True)
-    # Checked again (inline here) with what it holds now: refused, and still a draft.
-    assert registry.state == "draft" and registry.status == "auth_failed"
+    assert (registry.state, registry.status) == ("draft", "checking")
+    assert registry.check_requested_at is not None and registry.lease_until is None
+    assert db.session.query(ConnectivityCheck).count() == 0
+
+    # The same race through the job: the first check's settings change under it; the job runs
+    # it again (inline here) with what the registry holds now: refused, and still a draft.
+    real_run_check = checks.run_check
+    raced: list[CheckResult] = []
+
+    def edited_while_checking(target, settings, on_stage=None):
+        if raced:
+            return real_run_check(target, settings, on_stage)
+        with check_app.app_context():
+            row = db.session.get(Registry, registry_id)
+            row.username = "trudy"
+            db.session.commit()
+        raced.append(passed)
+        return passed
+
+    monkeypatch.setattr(checks, "run_check", edited_while_checking)
+    assert checks.request_check(registry_id, "connect") is True
+    registry = db.session.get(Registry, registry_id, populate_existing=True)
+    assert raced and registry.state == "draft" and registry.status == "auth_failed"
     assert [c.outcome for c in db.session.query(ConnectivityCheck)] == ["auth_failed"]

@@ -7,16 +7,15 @@ from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import create_engine, inspect, select
 
-from tests.conftest import make_config
+from tests.support.apps import make_app, make_config
 from tests.support.factories import registry_row
-from webapp import create_app
 from webapp.extensions import db
 from webapp.models import Registry
 from webapp.services import accounts, credentials
 
 
 def test_migrations_build_the_whole_schema(backend_url):
-    app = create_app(make_config(backend_url))
+    app = make_app(make_config(backend_url))
     with app.app_context():
         upgrade()
         tables = set(inspect(db.engine).get_table_names())
@@ -35,7 +34,7 @@ def test_migration_0002_blanks_the_old_fingerprints(backend_url):
 
     The row is written with today's models, then the schema goes back to before 0002 and
     forward again: the models always match the newest schema, not the one under test."""
-    app = create_app(make_config(backend_url))
+    app = make_app(make_config(backend_url))
     with app.app_context():
         upgrade()
         org = accounts.create_org("acme", "Acme", "enterprise")
@@ -95,7 +94,7 @@ def test_registry_names_are_unique_per_org_among_active_only(backend_app):
 
 
 def test_two_sqlite_writers_at_once_both_succeed(tmp_path):
-    app = create_app(make_config(f"sqlite:///{tmp_path / 'busy.db'}"))
+    app = make_app(make_config(f"sqlite:///{tmp_path / 'busy.db'}"))
     with app.app_context():
         db.create_all()
     barrier = threading.Barrier(2)
@@ -104,9 +103,9 @@ def test_two_sqlite_writers_at_once_both_succeed(tmp_path):
     def writer(number: int) -> None:
         try:
             with app.test_request_context("/", method="POST"):
-                from webapp.database import immediate
+                from webapp.database import writing
 
-                with immediate():
+                with writing():
                     barrier.wait()
                     # Read, then write, in one transaction: the case that fails without
                     # BEGIN IMMEDIATE ("database is locked").

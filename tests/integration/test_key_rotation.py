@@ -18,11 +18,10 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from tests.conftest import TEST_KEYS, make_config
+from tests.support.apps import TEST_KEYS, make_app, make_config
 from tests.support.factories import registry_row
 from tests.support.shell import BIN, fresh_environment
-from webapp import create_app
-from webapp.database import immediate
+from webapp.database import writing
 from webapp.extensions import db
 from webapp.models import Organization, Registry
 from webapp.services import accounts, credentials, registries
@@ -45,8 +44,8 @@ def rotate(database_url: str, keys: str, cwd: Path, wait: bool = True):
     return process
 
 
-def settings_for(registry: Registry, secret: str) -> registries.Settings:
-    return registries.Settings(
+def details_for(registry: Registry, secret: str) -> registries.RegistryDetails:
+    return registries.RegistryDetails(
         kind=registry.kind, name=registry.name, scheme=registry.scheme, host=registry.host,
         namespace=registry.namespace, username=registry.username, secret=secret,
     )
@@ -55,7 +54,7 @@ def settings_for(registry: Registry, secret: str) -> registries.Settings:
 def replace_one(org_id: int, rng: random.Random, serial: int, last: dict) -> bool:
     """Replace one secret as the credentials form does (one write transaction); True if the
     rotation had already rewritten some rows when it started."""
-    with immediate():
+    with writing():
         org = db.session.get(Organization, org_id)
         # The rows the rotation works through next (it goes in id order): where a lost update
         # would happen.
@@ -69,7 +68,7 @@ def replace_one(org_id: int, rng: random.Random, serial: int, last: dict) -> boo
         registry_id = rng.choice(frontier or list(last))
         registry = registries.get(org, registry_id)
         secret = f"replaced-{serial}-{registry_id.hex[:8]}"
-        registries.replace_credentials(org, registry, settings_for(registry, secret))
+        registries.replace_credentials(org, registry, details_for(registry, secret))
         db.session.commit()
     last[registry_id] = secret
     return bool(rotated)
@@ -77,7 +76,7 @@ def replace_one(org_id: int, rng: random.Random, serial: int, last: dict) -> boo
 
 def test_rotation_beside_a_process_on_the_old_key_ring_loses_no_replacement(backend_url, tmp_path):
     new_ring = f"{new_key_line(NEW)},{TEST_KEYS}"
-    old_app = create_app(make_config(backend_url))  # this process: the old ring, t1 primary
+    old_app = make_app(make_config(backend_url))  # this process: the old ring, t1 primary
     rng = random.Random(11)
     with old_app.app_context():
         db.create_all()
@@ -122,7 +121,7 @@ def test_rotation_beside_a_process_on_the_old_key_ring_loses_no_replacement(back
     assert again.returncode == 0, out + err
     assert "No secret needs an older key" in out
 
-    new_only = create_app(make_config(backend_url, CREDENTIAL_KEYS=new_ring.split(",")[0]))
+    new_only = make_app(make_config(backend_url, CREDENTIAL_KEYS=new_ring.split(",")[0]))
     with new_only.app_context():
         rows = list(db.session.scalars(select(Registry)))
         assert {row.secret_key_id for row in rows} == {NEW}

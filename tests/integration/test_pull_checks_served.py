@@ -22,10 +22,9 @@ import pytest
 import requests
 from sqlalchemy import create_engine, func, select
 
-from tests.conftest import CSRF_INPUT, PASSWORD, make_config
 from tests.integration.test_background import BIN, ROOT, served_environment
+from tests.support.apps import CSRF_INPUT, PASSWORD, make_app, make_config
 from tests.support.registries import free_port, stop_process
-from webapp import create_app
 from webapp.extensions import db
 from webapp.models import PrivateTool, Registry, utcnow
 from webapp.services import accounts, credentials
@@ -39,7 +38,7 @@ ANSWER_WITHIN = 1.0  # "well under a second" on a busy 2-core CI machine; a chec
 def seeded(tmp_path, misc_servers):
     """A file database with two orgs, and eight tools of acme on the trickling registry."""
     url = f"sqlite:///{tmp_path / 'served.db'}"
-    app = create_app(make_config(url))
+    app = make_app(make_config(url))
     trickle = misc_servers.trickle_server
     with app.app_context():
         db.create_all()
@@ -68,10 +67,10 @@ def seeded(tmp_path, misc_servers):
 
 
 @pytest.fixture
-def served(seeded):
+def served(seeded, tmp_path):
     url, ids = seeded
     port = free_port()
-    environ = served_environment(url)
+    environ = served_environment(url, tmp_path)
     environ.update(CHECK_TIMEOUT_SECONDS=str(TIMEOUT), CHECK_EXECUTOR="threads",
                    RATELIMIT_ENABLED="false", CHECK_SWEEP_SECONDS="3600")
     command = [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "1",

@@ -13,7 +13,8 @@ import uuid
 
 import pytest
 
-from tests.conftest import Client, Factory, build_app
+from tests.support.apps import Client, build_app
+from tests.support.factories import Factory
 from webapp.extensions import db
 from webapp.models import PrivateTool, Registry
 from webapp.registry_client.address import parse_registry_url
@@ -21,7 +22,6 @@ from webapp.services import accounts, checks, credentials, registries
 
 PAGE = "/orgs/acme/settings/private-tools/"
 API = "/api/v1/pull-credentials"
-HX = {"HX-Request": "true"}
 
 
 @pytest.fixture
@@ -51,11 +51,11 @@ def connect(app, registry, username: str, password: str, name: str,
     with app.app_context():
         org = accounts.find_org("acme")
         user = accounts.find_user("admin@acme.test")
-        settings = registries.Settings(
+        details = registries.RegistryDetails(
             kind="docker_registry", name=name, scheme=address.scheme, host=address.netloc,
             namespace=namespace, username=username, secret=password, ca_certificate=registry.ca_pem,
         )
-        draft = registries.save_draft(org, user, settings, uuid.uuid4())
+        draft = registries.save_draft(org, user, details, uuid.uuid4())
         db.session.commit()
         registry_id = draft.id
         check = checks.check_registry(registry_id, "connect")
@@ -73,8 +73,9 @@ def add_tool(client: Client, name: str, image: str) -> int:
         return db.session.query(PrivateTool).filter_by(name=name).one().id
 
 
-def check_pull(client: Client, tool_id: int) -> str:
-    response = client.post_form(f"{PAGE}{tool_id}/check", token_from=PAGE, headers=HX)
+def check_pull(client: Client, tool_id: int, hx: dict[str, str]) -> str:
+    """Check pull as the row's menu asks for it (htmx): the row, once it finished (inline)."""
+    response = client.post_form(f"{PAGE}{tool_id}/check", token_from=PAGE, headers=hx)
     assert response.status_code == 200
     return response.get_data(as_text=True)
 
@@ -85,7 +86,7 @@ def badge(row: str) -> list[str]:
 
 
 def test_a_private_tool_pulls_through_the_connected_registry(pull_app, admin, htpasswd_registry,
-                                                             skopeo, tmp_path):
+                                                             skopeo, tmp_path, hx):
     repo = f"e2e-{uuid.uuid4().hex[:8]}/tool"
     pushed = skopeo.copy_test_image(htpasswd_registry, repo, "v1")
     assert pushed.ok, pushed.output
@@ -97,7 +98,7 @@ def test_a_private_tool_pulls_through_the_connected_registry(pull_app, admin, ht
 
     image = f"{htpasswd_registry.host_port}/{repo}:v1"
     tool_id = add_tool(admin, "Builder", image)
-    row = check_pull(admin, tool_id)
+    row = check_pull(admin, tool_id, hx)
     assert "Build registry</a>" in row
     assert badge(row) == ["Connected", "Pulls"]
 
@@ -129,14 +130,14 @@ def test_a_private_tool_pulls_through_the_connected_registry(pull_app, admin, ht
     assert gone.get_json()["error"] == "no_matching_registry"
     page = admin.get(PAGE).get_data(as_text=True)
     assert "Build registry" not in page and "No registry — pulls will fail" in page
-    row = check_pull(admin, tool_id)
+    row = check_pull(admin, tool_id, hx)
     assert "No registry — pulls will fail" in row
     with pull_app.app_context():
         assert db.session.get(PrivateTool, tool_id).pull_status == "no_registry"
 
 
 def test_check_pull_outcomes_agree_with_skopeo(pull_app, admin, htpasswd_registry, token_registry,
-                                               skopeo):
+                                               skopeo, hx):
     """not found, no access (signed in but not allowed to pull), and the registry's failure."""
     repo = f"outcomes-{uuid.uuid4().hex[:8]}/tool"
     assert skopeo.copy_test_image(htpasswd_registry, repo, "v1").ok
@@ -148,13 +149,13 @@ def test_check_pull_outcomes_agree_with_skopeo(pull_app, admin, htpasswd_registr
     connect(pull_app, token_registry, outsider, outsider_password, "Token registry")
 
     missing = add_tool(admin, "Missing", f"{htpasswd_registry.host_port}/{repo}:v2")
-    assert badge(check_pull(admin, missing))[-1] == "Not found"
+    assert badge(check_pull(admin, missing, hx))[-1] == "Not found"
     assert not skopeo.inspect(f"{htpasswd_registry.host_port}/{repo}:v2",
                               creds=(htpasswd_registry.username, htpasswd_registry.password),
                               cert_dir=htpasswd_registry.cert_dir).ok
 
     refused = add_tool(admin, "Refused", f"{token_registry.host_port}/{repo}:v1")
-    assert badge(check_pull(admin, refused))[-1] == "No access"
+    assert badge(check_pull(admin, refused, hx))[-1] == "No access"
     assert not skopeo.inspect(f"{token_registry.host_port}/{repo}:v1",
                               creds=(outsider, outsider_password),
                               cert_dir=token_registry.cert_dir).ok
@@ -164,7 +165,7 @@ def test_check_pull_outcomes_agree_with_skopeo(pull_app, admin, htpasswd_registr
     connect(pull_app, htpasswd_registry, rotated, "old-password", "Stale", repo.split("/")[0])
     htpasswd_registry.add_user(rotated, "new-password")  # changed on the registry since
     failing = add_tool(admin, "Failing", f"{htpasswd_registry.host_port}/{repo}:v1")
-    row = check_pull(admin, failing)
+    row = check_pull(admin, failing, hx)
     assert "Stale</a>" in row and badge(row)[-1] == "Sign-in failed"
 
 

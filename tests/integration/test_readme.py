@@ -26,12 +26,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import TEST_KEYS, make_config
+from tests.support.apps import TEST_KEYS, make_app, make_config
 from tests.support.components import redis_url
 from tests.support.factories import registry_row
 from tests.support.registries import free_port
 from tests.support.shell import BIN, ROOT, fresh_environment, running
-from webapp import create_app
 from webapp.extensions import db
 from webapp.models import ConnectivityCheck, Registry
 from webapp.services import accounts, credentials
@@ -96,8 +95,8 @@ def celery_settings(run: Run) -> dict[str, str]:
 
 def a_registry_due(run: Run) -> None:
     """Workers need the web's database: one registry, due for its scheduled check."""
-    app = create_app(make_config(run.database_url, CREDENTIAL_KEYS=TEST_KEYS,
-                                 SECRET_KEY=SECRET_KEY))
+    app = make_app(make_config(run.database_url, CREDENTIAL_KEYS=TEST_KEYS,
+                               SECRET_KEY=SECRET_KEY))
     with app.app_context():
         db.create_all()
         org = accounts.create_org("acme", "Acme", "enterprise")
@@ -117,7 +116,7 @@ NEW_KEY = new_key_line("t2")
 
 def a_secret_on_the_old_key(run: Run) -> None:
     """A deployed database: one secret sealed with t1, before t2 was put first."""
-    app = create_app(make_config(run.database_url, SECRET_KEY=SECRET_KEY))
+    app = make_app(make_config(run.database_url, SECRET_KEY=SECRET_KEY))
     with app.app_context():
         db.create_all()
         org = accounts.create_org("acme", "Acme", "enterprise")
@@ -132,7 +131,7 @@ def rotated_the_one_secret(run: Run, output: str) -> None:
 
 
 def beat_swept_and_the_worker_checked(run: Run) -> bool:
-    app = create_app(make_config(run.database_url, SECRET_KEY=SECRET_KEY))
+    app = make_app(make_config(run.database_url, SECRET_KEY=SECRET_KEY))
     with app.app_context():
         check = db.session.scalar(select(ConnectivityCheck).where(
             ConnectivityCheck.registry_id == run.registry_id, ConnectivityCheck.outcome == "connected"))

@@ -16,7 +16,7 @@ from collections import Counter
 import pytest
 import requests
 
-from tests.conftest import CSRF_INPUT, PASSWORD, make_config
+from tests.support.apps import CSRF_INPUT, PASSWORD, make_config
 from tests.support.browser import start_live_server
 from tests.support.factories import registry_row
 from webapp.extensions import db

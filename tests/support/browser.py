@@ -17,9 +17,9 @@ import pytest
 from flask import Flask
 from werkzeug.serving import make_server
 
-from webapp import create_app
 from webapp.extensions import db
 
+from .apps import make_app, make_config
 from .components import missing
 
 CHROMIUM_FLAGS = [
@@ -47,7 +47,7 @@ class LiveServer:
 
 
 def start_live_server(config: dict) -> LiveServer:
-    app = create_app(config)
+    app = make_app(config)
     with app.app_context():
         db.create_all()
     server = make_server("127.0.0.1", 0, app, threaded=True)
@@ -59,8 +59,6 @@ def start_live_server(config: dict) -> LiveServer:
 @pytest.fixture
 def make_live_server(tmp_path: Path) -> Iterator:
     """Start a live server with extra settings; stopped at the end of the test."""
-    from tests.conftest import make_config
-
     servers: list[LiveServer] = []
 
     def start(**overrides: object) -> LiveServer:

@@ -1,4 +1,5 @@
-"""What a test does when a real component (browser, registry, database, broker) is missing.
+"""The real components the suite is given (TEST_DATABASE_URL, TEST_REDIS_URL), and what a test
+does when one (browser, registry, database, broker) is missing.
 
 Outside CI a missing component skips the test with the reason. `.ci/run` sets
 REQUIRE_REAL_COMPONENTS=1, and then the same situation fails the test: in CI no browser,
@@ -22,6 +23,12 @@ def missing(what: str, why: str) -> NoReturn:
     if required():
         pytest.fail(message + " (REQUIRE_REAL_COMPONENTS=1, so this is a failure)", pytrace=False)
     pytest.skip(message)
+
+
+def postgres_url() -> str | None:
+    """TEST_DATABASE_URL for psycopg 3 (the driver we ship); None when it is not set."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    return url.replace("postgresql://", "postgresql+psycopg://", 1) if url else None
 
 
 def redis_url() -> str:

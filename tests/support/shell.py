@@ -2,7 +2,9 @@
 
 A console script does not put the current directory on `sys.path`, and `PYTHONPATH` would hide
 that, so these environments hold only what a fresh login shell has plus the settings passed in:
-no PYTHONPATH, no VIRTUAL_ENV, nothing inherited from the test process.
+no PYTHONPATH, no VIRTUAL_ENV, nothing inherited from the test process. Their instance folder
+(`INSTANCE_PATH`) is a scratch one, so a command the tests run neither reads the checkout's
+instance/config.py nor writes into the checkout.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin"
 
 
 def fresh_environment(home: Path, **settings: str) -> dict[str, str]:
-    environ = {"PATH": SYSTEM_PATH, "HOME": str(home), "LANG": "C.UTF-8"}
+    environ = {"PATH": SYSTEM_PATH, "HOME": str(home), "LANG": "C.UTF-8",
+               "INSTANCE_PATH": str(home / "instance")}
     environ.update(settings)
     return environ
 

@@ -20,7 +20,7 @@ from flask import Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from ..extensions import client_address, csrf, db
-from ..requests_setup import is_api_request, reads_first
+from ..request_hooks import is_api_request, reads_first
 from ..services import runner_tokens
 from ..services.pull_credentials import HandOffRefused, hand_off
 from . import bp, throttle

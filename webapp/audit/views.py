@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import render_template, request
 
-from ..access import current_org, require_admin
+from ..access import admin_only, current_org
 from ..services import audit
 from . import bp
 
@@ -13,8 +13,8 @@ MAX_ID = 2**63 - 1
 
 
 @bp.route("/")
+@admin_only
 def index():
-    require_admin()
     org = current_org()
     before = request.args.get("before", type=int)
     if before is not None and not 0 < before <= MAX_ID:

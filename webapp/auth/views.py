@@ -17,6 +17,7 @@ from flask import (
 )
 from flask_login import current_user, login_required, login_user, logout_user
 
+from .. import htmx
 from ..extensions import client_address, db, limiter, login_manager
 from ..models import User
 from ..services import accounts, audit
@@ -123,8 +124,7 @@ def login():
         form.password.errors.append("That email and password do not match an account.")
     elif request.method == "POST":
         g.login_failed = True
-    status = 422 if request.method == "POST" else 200
-    return render_template("auth/login.html", form=form), status
+    return render_template("auth/login.html", form=form), htmx.form_status()
 
 
 @bp.route("/logout", methods=["POST"])

@@ -8,19 +8,19 @@ from __future__ import annotations
 
 import uuid
 
-from flask import abort, current_app, redirect, render_template, request, url_for
+from flask import abort, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from .. import htmx
-from ..access import current_org, require_admin
+from ..access import admin_only, current_org
 from ..auth.views import safe_next
 from ..extensions import db
+from ..forms import EmptyForm
 from ..limits import outbound_checks
 from ..services import audit, checks, registries
 from ..services.tools import tools_using
-from . import bp, types
-from .forms import EmptyForm, RegistryRemoveForm, RegistryRenameForm
-from .views import _prefill, _redirect, _settings_from
+from . import bp, kinds
+from .forms import RegistryRemoveForm, RegistryRenameForm
 
 
 def _registry(registry_id: uuid.UUID):
@@ -38,12 +38,12 @@ def _stale(template: str, fragment: str, **context):
     return htmx.render(template, fragment, 409, stale=True, partial=True, **context)
 
 
-def _row(registry, status: int = 200):
-    return htmx.vary(
-        current_app.make_response(
-            (render_template("registries/_row.html", registry=registry), status)
-        )
-    )
+def _row(registry):
+    return htmx.fragment_response("registries/_row.html", registry=registry)
+
+
+def _to_the_row(registry):
+    return redirect(url_for(".index", _anchor=f"registry-{registry.id}"))
 
 
 def _dependents(registry) -> list:
@@ -56,7 +56,7 @@ def detail(registry_id: uuid.UUID):
     return render_template(
         "registries/detail.html",
         registry=registry,
-        spec=types.TYPES[registry.kind],
+        spec=kinds.KINDS[registry.kind],
         history=checks.history(registry, limit=20),
         events=audit.events_for_target(str(registry.id), limit=30),
         dependents=_dependents(registry),
@@ -66,8 +66,8 @@ def detail(registry_id: uuid.UUID):
 
 
 @bp.route("/<uuid:registry_id>/rename", methods=["GET", "POST"])
+@admin_only
 def rename(registry_id: uuid.UUID):
-    require_admin()
     registry = _registry(registry_id)
     form = RegistryRenameForm(name=registry.name, version=registry.version)
     if form.validate_on_submit():
@@ -88,14 +88,11 @@ def rename(registry_id: uuid.UUID):
             db.session.rollback()
             form.name.errors.append(str(conflict))
         else:
-            if htmx.is_partial():
-                return _row(registry)
-            return redirect(url_for(".index", _anchor=f"registry-{registry.id}"))
-    status = 422 if request.method == "POST" else 200
+            return _row(registry) if htmx.is_partial() else _to_the_row(registry)
     return htmx.render(
         "registries/rename.html",
         "registries/_rename_row.html",
-        status,
+        htmx.form_status(),
         registry=registry,
         form=form,
         nav_active="container_registry",
@@ -103,14 +100,14 @@ def rename(registry_id: uuid.UUID):
 
 
 @bp.route("/<uuid:registry_id>/credentials", methods=["GET", "POST"])
+@admin_only
 @outbound_checks
 def credentials(registry_id: uuid.UUID):
-    require_admin()
     registry = _registry(registry_id)
-    spec = types.TYPES[registry.kind]
+    spec = kinds.KINDS[registry.kind]
     form = spec.form()
     if request.method == "GET":
-        _prefill(spec, form, registry)
+        form.fill_from(registry)
     elif form.validate_on_submit():
         try:
             registries.check_version(registry, request.form.get("version"))
@@ -123,12 +120,12 @@ def credentials(registry_id: uuid.UUID):
                 form=form,
                 version=request.form.get("version"),
             )
-        settings = _settings_from(spec, form)
-        if settings is not None:
+        details = form.details()
+        if details is not None:
             try:
-                registries.replace_credentials(current_org(), registry, settings)
+                registries.replace_credentials(current_org(), registry, details)
                 registries.commit(
-                    current_org(), registry.name, settings.host, settings.namespace, registry.id
+                    current_org(), registry.name, details.host, details.namespace, registry.id
                 )
             except registries.RegistryConflict as conflict:
                 db.session.rollback()
@@ -138,12 +135,11 @@ def credentials(registry_id: uuid.UUID):
                 form.password.errors.append(str(missing))
             else:
                 checks.request_check(registry.id, "manual", current_user.id)
-                return _redirect(url_for(".index", _anchor=f"registry-{registry.id}"))
-    status = 422 if request.method == "POST" else 200
+                return htmx.redirect(url_for(".index", _anchor=f"registry-{registry.id}"))
     return htmx.render(
         "registries/credentials.html",
         "registries/_credentials_form.html",
-        status,
+        htmx.form_status(),
         registry=registry,
         spec=spec,
         form=form,
@@ -153,20 +149,18 @@ def credentials(registry_id: uuid.UUID):
 
 
 @bp.route("/<uuid:registry_id>/check", methods=["POST"])
+@admin_only
 @outbound_checks
 def check(registry_id: uuid.UUID):
-    require_admin()
     registry = _registry(registry_id)
     checks.request_check(registry.id, "manual", current_user.id)
     db.session.refresh(registry)
-    if htmx.is_partial():
-        return _row(registry)
-    return redirect(url_for(".index", _anchor=f"registry-{registry.id}"))
+    return _row(registry) if htmx.is_partial() else _to_the_row(registry)
 
 
 @bp.route("/<uuid:registry_id>/remove", methods=["GET", "POST"])
+@admin_only
 def remove(registry_id: uuid.UUID):
-    require_admin()
     registry = _registry(registry_id)
     dependents = _dependents(registry)
     form = RegistryRemoveForm(version=registry.version)
@@ -188,14 +182,11 @@ def remove(registry_id: uuid.UUID):
         else:
             registries.remove(current_org(), registry, len(dependents))
             db.session.commit()
-            if htmx.is_partial():
-                return htmx.vary(current_app.make_response(("", 200)))
-            return redirect(url_for(".index"))
-    status = 422 if request.method == "POST" else 200
+            return htmx.removed() if htmx.is_partial() else redirect(url_for(".index"))
     return htmx.render(
         "registries/remove.html",
         "registries/_remove_confirm.html",
-        status,
+        htmx.form_status(),
         registry=registry,
         form=form,
         dependents=dependents,
@@ -205,8 +196,8 @@ def remove(registry_id: uuid.UUID):
 
 
 @bp.route("/alerts/dismiss", methods=["POST"])
+@admin_only
 def dismiss_alerts():
-    require_admin()
     registries.dismiss_alerts(current_org())
     db.session.commit()
     return redirect(safe_next(request.form.get("next")) or url_for(".index"))

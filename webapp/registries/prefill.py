@@ -9,11 +9,10 @@ bare image names on private hosts.
 
 from __future__ import annotations
 
-from ..registry_client.address import parse_registry_url, suggest_for_address
+from ..registry_client import providers
+from ..registry_client.address import parse_registry_url
 from ..registry_client.errors import AddressError
 from ..registry_client.reference import InvalidReference, parse_reference
-
-OFFICIAL = "library"
 
 
 class UnreadableAddress(ValueError):
@@ -41,10 +40,10 @@ def interpret(text: str, *, allow_insecure: bool) -> dict[str, str]:
         address = parse_registry_url(text, allow_insecure=allow_insecure)
     except AddressError as error:
         raise UnreadableAddress(str(error)) from None
-    suggestion = suggest_for_address(address)
+    suggestion = providers.suggest_for_address(address)
     if suggestion.kind:
         return {"kind": str(suggestion.kind), "namespace": address.namespace}
-    fields = {"kind": "docker_registry", "registry_url": address.display}
+    fields = {"kind": providers.docker_registry.KIND, "registry_url": address.display}
     if address.scheme == "http":
         fields["registry_url"] = "http://" + address.display
     if suggestion.username:
@@ -57,10 +56,9 @@ def _from_image(text: str) -> dict[str, str]:
         reference = parse_reference(text)
     except InvalidReference as error:
         raise UnreadableAddress(f"We could not read that image reference: {error}") from None
-    parent = reference.path.rsplit("/", 1)[0] if "/" in reference.path else ""
-    if reference.is_docker_hub:
-        return {"kind": "docker_hub", "namespace": "" if parent == OFFICIAL else parent}
-    if reference.host == "ghcr.io":
-        return {"kind": "github", "namespace": reference.path.split("/", 1)[0]}
-    url = reference.domain + (f"/{parent}" if parent else "")
-    return interpret(url, allow_insecure=False) | {"kind": "docker_registry"}
+    provider = providers.for_image_host(reference.host, reference.port)
+    namespace = provider.namespace_of(reference.path)
+    if provider.fixed_host is not None:
+        return {"kind": provider.kind, "namespace": namespace}
+    url = reference.domain + (f"/{namespace}" if namespace else "")
+    return interpret(url, allow_insecure=False) | {"kind": provider.kind}

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import current_app, render_template, request
+from flask import request
 from werkzeug.wrappers import Response
 from wtforms import StringField
 from wtforms.validators import Length, Optional
 
 from .. import htmx
 from ..access import current_org
-from ..forms import WebForm
+from ..forms import WebForm, strip
 from ..models import Registry
 from ..registry_client.reference import (
     MAX_REFERENCE_LENGTH,
@@ -36,7 +36,7 @@ class WhichRegistryForm(WebForm):
         id="which-image",
         description="For example ghcr.io/acme/tool:1.0, acme/tool or "
         "registry.example.com:5000/team/app.",
-        filters=[lambda value: value.strip() if isinstance(value, str) else value],
+        filters=[strip],
         validators=[Optional(), Length(max=MAX_REFERENCE_LENGTH)],
     )
 
@@ -64,9 +64,10 @@ def answer_for(text: str) -> Answer:
 def which() -> Response:
     form = WhichRegistryForm(formdata=request.args, meta={"csrf": False})
     form.validate()
-    context = {"which_form": form, "answer": answer_for(form.image.data or "")}
-    if htmx.is_partial():
-        body = render_template("registries/_which_registry_result.html", **context)
-    else:
-        body = render_template("registries/which.html", nav_active="container_registry", **context)
-    return htmx.vary(current_app.make_response(body))
+    return htmx.render(
+        "registries/which.html",
+        "registries/_which_registry_result.html",
+        which_form=form,
+        answer=answer_for(form.image.data or ""),
+        nav_active="container_registry",
+    )

@@ -1,8 +1,9 @@
 """The Registry v2 client: addresses, the sign-in handshake and the SSRF-safe session. No Flask.
 
-Modules: `address` (what admins type), `challenge` (WWW-Authenticate), `tls` (CA validation and
-the SSL context), `outbound` (the guarded session) with `deadline` (its watchdog), `handshake`
-(the protocol steps), `check` (`run_check`, `probe_manifest`), `statuses` (the status list and
-its texts), `providers` (Docker Hub, GitHub, ECR knowledge), `settings` (configuration);
-`reference` and `resolve` handle image references.
+Modules, each importing only the ones before it: `errors`; `policy` (where a check may connect)
+and `address` (what admins type); `deadline` and `transport` (the guarded session and its
+watchdog); `statuses` (the status list and its texts); `providers` (one module per registry
+kind: hosts, endpoints, `auths` keys, expiry rules, words and hints; `ecr` for AWS ECR);
+`reference` and `resolve` (image references and which registry serves one); `challenge`, `tls`,
+`client_settings`; `handshake` (the protocol steps) and `check` (`run_check`, `probe_manifest`).
 """

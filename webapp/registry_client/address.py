@@ -7,7 +7,8 @@ API path, not a namespace). It is strict on
 purpose: each refusal has its own message, and the result is rebuilt from validated parts, so the
 URL the transport later parses cannot mean anything else (no userinfo, no odd IP spellings that
 libc would read as 127.0.0.1, no percent-encoding). Whether the *resolved* address may be
-reached is the outbound guard's job, at connect time.
+reached is the outbound guard's job, at connect time. What an address suggests (ghcr.io is
+GitHub) is the providers' (`providers.suggest_for_address`).
 """
 
 from __future__ import annotations
@@ -17,11 +18,10 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address
 
 from .errors import AddressError
-from .outbound import port_allowed
-from .providers import ECR_EXPIRY_NOTE, GITHUB_HOSTS, Kind, is_ecr_host
-from .reference import DOCKER_HUB_HOSTS
+from .policy import port_allowed
 
 MAX_LENGTH = 255
+#: The port each scheme means when none is written: the one home of that fact.
 DEFAULT_PORTS = {"https": 443, "http": 80}
 # Docker's API paths: the legacy v1 (still in config.json keys) and the Registry HTTP API v2.
 LEGACY_API_PATH = "v1"
@@ -194,22 +194,3 @@ def _namespace(path: str) -> str:
                 "separated by '.', '_', '__' or '-'."
             )
     return path
-
-
-@dataclass(frozen=True)
-class Suggestion:
-    """What the form can propose from an address: another registry type, a username, a note."""
-
-    kind: str | None = None
-    username: str | None = None
-    note: str | None = None
-
-
-def suggest_for_address(address: RegistryAddress) -> Suggestion:
-    if address.host in GITHUB_HOSTS:
-        return Suggestion(kind=Kind.GITHUB)
-    if address.host in DOCKER_HUB_HOSTS:
-        return Suggestion(kind=Kind.DOCKER_HUB)
-    if is_ecr_host(address.host):
-        return Suggestion(username="AWS", note=ECR_EXPIRY_NOTE)
-    return Suggestion()

@@ -6,13 +6,15 @@ always ends with a status; it never raises. Decisions made here:
 - A test image that cannot be read is `missing_scope` (signed in, but not allowed to pull it);
   "not found" is also `missing_scope`, with its own reason, because many registries answer 404
   rather than reveal that a private image exists.
-- A GitHub token without `X-OAuth-Scopes` (fine-grained or app token) stays `connected` with a
-  reason saying pull access is unverified, unless a test image settles it: GitHub documents only
-  classic tokens for Packages, but refusing a token GHCR accepted would be a guess. The GitHub
-  API is optional: when it does not answer, the registry's answer stands.
-- Expiry: GitHub's token expiry header when the API gives it; for ECR 12 hours after the check
-  that first saw the password (the caller passes it back as `previous_expiry`); a refused
-  credential whose known expiry has passed is `expired` rather than `auth_failed`.
+- A provider that reads its API about a token (GitHub: `providers/github.py`) may turn a sign-in
+  into `missing_scope`, or say that pull access is unverified (a GitHub token without
+  `X-OAuth-Scopes`, fine-grained or app token, stays `connected`) unless a test image settles
+  it: refusing a token the registry accepted would be a guess. The API is optional: when it
+  does not answer, the registry's answer stands.
+- Expiry: what the provider's API says of the token; else the provider's rule after a success
+  (ECR: 12 hours after the check that first saw the password, which the caller passes back as
+  `previous_expiry`); a refused credential whose known expiry has passed is `expired` rather
+  than `auth_failed`.
 - Only the status and the host are logged.
 """
 
@@ -25,15 +27,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
+from . import providers
 from .address import PATH_COMPONENT, RegistryAddress
 from .challenge import Challenge
+from .client_settings import ClientSettings
 from .errors import RegistryClientError
 from .handshake import Handshake, Stop, Verdict, classify
-from .outbound import OutboundSession
-from .providers import Kind, ecr_expiry, endpoints, is_ecr_host, read_github_token
-from .settings import ClientSettings
+from .providers import Provider
 from .statuses import Status
 from .tls import build_ssl_context
+from .transport import OutboundSession
 
 __all__ = [
     "CheckResult",
@@ -52,7 +55,8 @@ _DIGEST = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a
 
 @dataclass(frozen=True)
 class CheckTarget:
-    """What to check. `address` is None for Docker Hub and GitHub (their URLs come from settings).
+    """What to check. `address` is None for a kind with a fixed host (Docker Hub, GitHub): its
+    endpoints come from the client settings.
 
     `test_image` is a repository path on this registry with an optional tag or digest, e.g.
     `team/app:1.0` (on Docker Hub a single name means `library/<name>`). `previous_expiry` is the
@@ -100,8 +104,9 @@ def run_check(
     verdict = run.execute(run.check_steps)
     now = datetime.now(UTC)
     expires_at = run.learned_expiry or target.previous_expiry
-    if verdict.status in (Status.CONNECTED, Status.MISSING_SCOPE) and run.is_ecr:
-        expires_at = ecr_expiry(target.previous_expiry, now)
+    if verdict.status in (Status.CONNECTED, Status.MISSING_SCOPE) and run.registry_host:
+        ruled = run.provider.expiry_after_success(run.registry_host, target.previous_expiry, now)
+        expires_at = ruled or expires_at
     if (
         verdict.status is Status.AUTH_FAILED
         and target.previous_expiry
@@ -146,12 +151,12 @@ class _Run:
     ) -> None:
         self.target = target
         self.settings = settings
-        self.kind = Kind(target.kind)
+        self.provider: Provider = providers.get(target.kind)
         self.on_stage = on_stage
         self.started = time.monotonic()
         self.stage = "reaching"
-        self.host = target.address.host_port if target.address else self.kind.value
-        self.is_ecr = False
+        self.host = target.address.host_port if target.address else self.provider.kind
+        self.registry_host: str | None = None  # known once the endpoints are
         self.realm_host: str | None = None
         self.learned_expiry: datetime | None = None
         self.probe_outcome: str | None = None
@@ -164,9 +169,9 @@ class _Run:
     def execute(self, steps: Callable[[Handshake], Verdict]) -> Verdict:
         handshake: Handshake | None = None
         try:
-            where = endpoints(self.kind, self.target.address, self.settings)
+            where = self.provider.endpoints(self.target.address, self.settings.endpoints)
             self.host = where.registry.host_port
-            self.is_ecr = self.kind is Kind.DOCKER_REGISTRY and is_ecr_host(where.registry.host)
+            self.registry_host = where.registry.host
             context = build_ssl_context(
                 [self.target.ca_pem] if self.target.ca_pem else [], self.settings.ca_bundle_path
             )
@@ -207,9 +212,9 @@ class _Run:
         else:
             self.enter("signing_in")
             verdict = handshake.sign_in_and_verify(challenges)
-        if self.kind is Kind.GITHUB and verdict.status is Status.CONNECTED:
+        if self.provider.reads_token and verdict.status is Status.CONNECTED:
             self.enter("checking_access")
-            verdict = self._github_scopes(handshake, verdict)
+            verdict = self._token_access(handshake, verdict)
         if self.target.test_image and verdict.status in (
             Status.CONNECTED,
             Status.CONNECTED_ANONYMOUS,
@@ -219,44 +224,40 @@ class _Run:
         return verdict
 
     def probe_steps(self, handshake: Handshake, image: str) -> Verdict:
-        repository, reference = _parse_image(image, self.kind)
+        repository, reference = _parse_image(image, self.provider)
         challenges = handshake.ping()
         self.enter("checking_access")
         self.probe_outcome, response = handshake.probe(repository, reference, challenges)
         reason = _probe_reason(self.probe_outcome, image, handshake.signed_in)
         return Verdict(Status.CONNECTED, reason, response.status)
 
-    def _github_scopes(self, handshake: Handshake, verdict: Verdict) -> Verdict:
-        """Read a classic token's scopes and expiry from the GitHub API; optional, never fatal."""
+    def _token_access(self, handshake: Handshake, verdict: Verdict) -> Verdict:
+        """What the provider's API says of the token (pull access, expiry); optional, never
+        fatal."""
+        provider = self.provider
         try:
-            facts = read_github_token(
-                handshake.session, self.settings.github_api_base, self.target.secret
+            facts = provider.read_token(
+                handshake.session, self.settings.endpoints, self.target.secret
             )
         except RegistryClientError as exc:
-            logger.info("GitHub API not usable for the scope check (%s)", type(exc).__name__)
+            logger.info(
+                "%s API not usable for the scope check (%s)", provider.label, type(exc).__name__
+            )
             return verdict
         if facts is None:
             return verdict
         self.learned_expiry = facts.expires_at
-        if facts.can_read_packages is False:
-            return Verdict(
-                Status.MISSING_SCOPE,
-                "Signed in, but the token has neither read:packages nor write:packages.",
-                200,
-            )
-        if facts.can_read_packages is None and not self.target.test_image:
-            return replace(
-                verdict,
-                reason="Signed in. GitHub does not list this token's scopes (it is not a classic "
-                "token), so pull access is not verified; name a test image to verify it.",
-            )
+        if facts.can_pull is False:
+            return Verdict(Status.MISSING_SCOPE, provider.no_pull_access_reason, 200)
+        if facts.can_pull is None and not self.target.test_image:
+            return replace(verdict, reason=provider.pull_unverified_reason)
         return verdict
 
     def _test_image(
         self, handshake: Handshake, challenges: list[Challenge], verdict: Verdict
     ) -> Verdict:
         image = self.target.test_image or ""
-        repository, reference = _parse_image(image, self.kind)
+        repository, reference = _parse_image(image, self.provider)
         outcome, response = handshake.probe(repository, reference, challenges)
         if outcome == "pulls":
             if handshake.signed_in and verdict.status is Status.CONNECTED_ANONYMOUS:
@@ -281,7 +282,7 @@ def _probe_reason(outcome: str, image: str, signed_in: bool) -> str:
     return f"{'Signed in, but the' if signed_in else 'The'} image {image} {what}."
 
 
-def _parse_image(text: str, kind: Kind) -> tuple[str, str]:
+def _parse_image(text: str, provider: Provider) -> tuple[str, str]:
     """`team/app:1.0` or `team/app@sha256:…` → (repository, tag or digest); `latest` by default."""
     value = text.strip()
     name, at, digest = value.partition("@")
@@ -299,6 +300,4 @@ def _parse_image(text: str, kind: Kind) -> tuple[str, str]:
             Status.ERROR,
             "The test image name is not valid: use lowercase letters, digits and / . _ -.",
         )
-    if kind is Kind.DOCKER_HUB and len(parts) == 1:
-        name = f"library/{name}"
-    return name, reference
+    return provider.repository(name), reference

@@ -39,9 +39,9 @@ from .errors import (
     TlsFailure,
     Unreachable,
 )
-from .outbound import OutboundSession, Response
 from .providers import Endpoints
 from .statuses import Status
+from .transport import OutboundSession, Response
 
 MANIFEST_ACCEPT = ", ".join(
     (

@@ -38,36 +38,20 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .providers import auth_key, docker_hub
+
 __all__ = [
     "DEFAULT_TAG",
-    "DOCKER_HUB_API_HOST",
-    "DOCKER_HUB_AUTH_KEY",
-    "DOCKER_HUB_DOMAIN",
-    "DOCKER_HUB_HOSTS",
     "MAX_PATH_LENGTH",
     "MAX_REFERENCE_LENGTH",
     "MAX_TAG_LENGTH",
-    "OFFICIAL_NAMESPACE",
     "ImageReference",
     "InvalidReference",
     "parse_reference",
 ]
 
-# --- Docker Hub: the only place its host names are spelled out (resolve.py imports these). ---
-#: The canonical domain of Docker Hub images, and the host under which Hub registries are stored.
-DOCKER_HUB_DOMAIN = "docker.io"
-#: Where Docker Hub's registry API (``/v2/``) actually lives.
-DOCKER_HUB_API_HOST = "registry-1.docker.io"
-#: Every spelling that means Docker Hub in an image reference or a registry address (lower
-#: case): the canonical domain, the legacy index host and the API host.
-DOCKER_HUB_HOSTS: frozenset[str] = frozenset(
-    {DOCKER_HUB_DOMAIN, "index.docker.io", DOCKER_HUB_API_HOST}
-)
-#: The ``auths`` key Docker's config.json uses for Docker Hub credentials.
-DOCKER_HUB_AUTH_KEY = "https://index.docker.io/v1/"
-#: Docker Hub namespace of official images (``ubuntu`` is ``library/ubuntu``).
-OFFICIAL_NAMESPACE = "library"
-
+# Docker Hub's names (its domain, its other hosts, official images' namespace) are the Docker
+# Hub provider's: `providers/docker_hub.py`.
 DEFAULT_TAG = "latest"
 #: ``RepositoryNameTotalLengthMax``, applied to the normalised path as distribution/reference v0.6.
 MAX_PATH_LENGTH = 255
@@ -129,7 +113,7 @@ class ImageReference:
     @property
     def is_docker_hub(self) -> bool:
         """True for images on Docker Hub (whose API and credential key differ from its domain)."""
-        return self.host in DOCKER_HUB_HOSTS and self.port is None
+        return docker_hub.PROVIDER.serves(self.host, self.port)
 
     @property
     def canonical(self) -> str:
@@ -154,7 +138,7 @@ class ImageReference:
         if not self.is_docker_hub or _split_domain(self.path)[0] is not None:
             return self.canonical
         path = self.path
-        official = OFFICIAL_NAMESPACE + "/"
+        official = docker_hub.OFFICIAL_NAMESPACE + "/"
         if path.startswith(official) and "/" not in path[len(official) :]:
             path = path[len(official) :]
         return path + self._suffix()
@@ -162,12 +146,12 @@ class ImageReference:
     @property
     def registry_key(self) -> str:
         """The Docker config.json ``auths`` key for this image's registry."""
-        return DOCKER_HUB_AUTH_KEY if self.is_docker_hub else self.domain
+        return auth_key(self.domain)
 
     @property
     def api_host(self) -> str:
         """``host[:port]`` to send ``/v2/`` requests to (Docker Hub's API is elsewhere)."""
-        return DOCKER_HUB_API_HOST if self.is_docker_hub else self.domain
+        return docker_hub.API_HOST if self.is_docker_hub else self.domain
 
     @property
     def manifest_reference(self) -> str:
@@ -204,15 +188,15 @@ def parse_reference(text: str) -> ImageReference:
         shown = rest if domain is not None and _is_domain_only_by_case(domain) else written_path
         raise InvalidReference(f"repository name must be lowercase: {shown!r}")
     if domain is None:
-        domain = DOCKER_HUB_DOMAIN
-        host, port = DOCKER_HUB_DOMAIN, None
+        domain = docker_hub.DOMAIN
+        host, port = docker_hub.DOMAIN, None
     else:
         host, port = _parse_domain(domain)
-        if host in DOCKER_HUB_HOSTS and port is None:
-            domain = host = DOCKER_HUB_DOMAIN
+        if docker_hub.PROVIDER.serves(host, port):
+            domain = host = docker_hub.DOMAIN
     path = _check_path(written_path)
-    if domain == DOCKER_HUB_DOMAIN and "/" not in path:  # an official image: ubuntu
-        path = f"{OFFICIAL_NAMESPACE}/{path}"
+    if domain == docker_hub.DOMAIN and "/" not in path:  # an official image: ubuntu
+        path = docker_hub.PROVIDER.repository(path)
     if len(path) > MAX_PATH_LENGTH:
         raise InvalidReference(
             f"repository path is too long (over {MAX_PATH_LENGTH} characters): "

@@ -30,11 +30,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
-from webapp.registry_client.reference import (
-    DOCKER_HUB_DOMAIN,
-    DOCKER_HUB_HOSTS,
-    ImageReference,
-)
+from . import providers
+from .providers import docker_hub
+from .reference import ImageReference
 
 __all__ = [
     "PUBLIC_HOSTS",
@@ -48,18 +46,14 @@ __all__ = [
 ]
 
 #: Hosts serving public images that need no credentials; a UI says "public — no credentials"
-#: for an image on one of these that no connected registry covers.
-PUBLIC_HOSTS: frozenset[str] = frozenset(
-    {
-        DOCKER_HUB_DOMAIN,
-        "ghcr.io",
-        "quay.io",
-        "public.ecr.aws",
-        "gcr.io",
-        "registry.k8s.io",
-        "mcr.microsoft.com",
-    }
-)
+#: for an image on one of these that no connected registry covers. Our providers' public hosts,
+#: and well-known public registries we have no provider for.
+PUBLIC_HOSTS: frozenset[str] = providers.PUBLIC_HOSTS | {
+    "quay.io",
+    "gcr.io",
+    "registry.k8s.io",
+    "mcr.microsoft.com",
+}
 
 #: How many non-covering registries a reason names before "and N more".
 _NAMED_IN_REASON = 3
@@ -104,8 +98,8 @@ def host_key(host: str, port: int | None = None) -> str:
     ``("index.docker.io", None)`` and ``("registry-1.docker.io", None)`` -> ``docker.io``.
     """
     name = host.lower().removeprefix("[").removesuffix("]")
-    if port is None and name in DOCKER_HUB_HOSTS:
-        return DOCKER_HUB_DOMAIN
+    if docker_hub.PROVIDER.serves(name, port):
+        return docker_hub.DOMAIN
     if ":" in name:
         name = f"[{name}]"
     return name if port is None else f"{name}:{port}"

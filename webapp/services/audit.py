@@ -13,7 +13,7 @@ from flask_login import current_user
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
-from ..database import immediate
+from ..database import writing
 from ..extensions import db
 from ..models import AuditEvent, Organization, User
 
@@ -96,7 +96,7 @@ def record_now(action: str, **kwargs: Any) -> None:
     long the busy timeout: so the read transaction ends first, and the write waits its turn.
     """
     db.session.commit()
-    with immediate():
+    with writing():
         record(action, **kwargs)
         db.session.commit()
 
@@ -141,7 +141,7 @@ def record_counted(bucket: str, action: str, **kwargs: Any) -> None:
         due = time.monotonic() - _counts.flushed_at >= COUNT_FLUSH_SECONDS
     if not repeat:
         db.session.commit()
-        with immediate():
+        with writing():
             if not _count_into(bucket, 1):
                 try:
                     with db.session.begin_nested():
@@ -180,7 +180,7 @@ def flush_counts() -> int:
         return 0
     try:
         db.session.commit()
-        with immediate():
+        with writing():
             # One order for every process, so two flushes never wait on each other's rows.
             for bucket in sorted(pending):
                 _count_into(bucket, pending[bucket])

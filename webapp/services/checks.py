@@ -6,10 +6,10 @@ crashed worker's claim simply expires. Check results are written with Core updat
 the registry's version alone: a background check must not make an admin's open edit form stale.
 
 `request_check` is how a person asks for a check (Connect, Check now, support's Check now): it
-claims, commits, then hands the id to the executor of `webapp.jobs`. The sweep
+claims, commits, then hands the id to the app's executor (`check_executor`). The sweep
 (`services/sweep.py`) claims due checks the same way; the claim's `lease_until` travels with the
 job as its token, so a job that waited in a queue past its lease cannot run beside the worker
-that took the registry over.
+that took the registry over. `run` is the job every executor runs.
 """
 
 from __future__ import annotations
@@ -17,25 +17,22 @@ from __future__ import annotations
 import logging
 import random
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from flask import current_app
 from sqlalchemy import ColumnElement, delete, or_, select, update
 
-from ..database import immediate
+from ..database import writing
 from ..extensions import db
 from ..models import CHECK_TRIGGERS, ConnectivityCheck, Registry, utcnow
-from ..registry_client import statuses
+from ..registry_client import providers, statuses
 from ..registry_client.address import parse_registry_url
 from ..registry_client.check import CheckResult, CheckTarget, run_check
-from ..registry_client.settings import ClientSettings
+from ..registry_client.client_settings import ClientSettings
 from ..registry_client.statuses import Status
-from . import audit, credentials, registries
+from . import audit, check_executor, credentials, registries
 from .vault import CredentialsUnreadable
-
-if TYPE_CHECKING:
-    from ..jobs import Executor
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +54,7 @@ def lease_length() -> timedelta:
 
 def target_for(registry: Registry, secret: str) -> CheckTarget:
     address = None
-    if registry.kind == "docker_registry":
+    if providers.get(registry.kind).fixed_host is None:  # the address the admin typed
         url = f"{registry.scheme}://{registry.host}"
         if registry.namespace:
             url += "/" + registry.namespace
@@ -98,7 +95,7 @@ def claim(
     now = now or utcnow()
     ours = lease_free(now) if held is None else Registry.lease_until == held
     db.session.commit()  # the claim must begin its own (write) transaction
-    with immediate():
+    with writing():
         claimed = db.session.execute(
             update(Registry)
             .where(Registry.id == registry_id, Registry.state != "removed", ours)
@@ -111,7 +108,7 @@ def claim(
 
 def release(registry_id: uuid.UUID, held: datetime) -> None:
     """Give back a claim no worker will run (the broker was down): the next sweep takes it."""
-    with immediate():
+    with writing():
         db.session.execute(
             update(Registry)
             .where(Registry.id == registry_id, Registry.lease_until == held)
@@ -138,7 +135,7 @@ def request_check(
     now = utcnow()
     lease = now + lease_length()
     db.session.commit()  # the caller's changes first; the claim is a write transaction of its own
-    with immediate():
+    with writing():
         claimed = db.session.execute(
             update(Registry)
             .where(Registry.id == registry_id, Registry.state != "removed", lease_free(now))
@@ -156,8 +153,35 @@ def request_check(
         db.session.commit()
     if claimed != 1:
         return False
-    executor().submit(registry_id, trigger, requested_by_id, lease=lease)
+    check_executor.current().submit(registry_id, trigger, requested_by_id, lease=lease)
     return True
+
+
+@dataclass(frozen=True)
+class RunAgain:
+    """A check whose outcome was dropped (the registry's settings changed while it ran): it must
+    run again, as the same trigger and requester. Handed over by whoever ran the job, after the
+    write that dropped it committed."""
+
+    registry_id: uuid.UUID
+    trigger: str
+    requested_by_id: int | None
+
+
+def run(
+    registry_id: uuid.UUID | str,
+    trigger: str,
+    requested_by_id: int | None = None,
+    lease: datetime | None = None,
+) -> str | None:
+    """The job every executor runs (inside an app context): check one registry and store the
+    outcome. Returns the outcome, or None when another worker had the registry or the outcome
+    was dropped; a dropped one is handed to the executor again once its write has committed."""
+    done = check_registry(registry_id, trigger, requested_by_id, lease=lease)
+    if isinstance(done, RunAgain):
+        check_executor.current().submit(done.registry_id, done.trigger, done.requested_by_id)
+        return None
+    return done.outcome if done is not None else None
 
 
 def check_now(registry_id: uuid.UUID, trigger: str = "manual") -> ConnectivityCheck:
@@ -165,22 +189,17 @@ def check_now(registry_id: uuid.UUID, trigger: str = "manual") -> ConnectivityCh
     registry = db.session.get(Registry, registry_id)
     if registry is None or registry.state == "removed":
         raise UnknownRegistry(str(registry_id))
-    check = check_registry(registry_id, trigger)
-    if check is None:
+    done = check_registry(registry_id, trigger)
+    if isinstance(done, RunAgain):
+        # Edited while we checked it: it runs again on the executor, like any other job.
+        check_executor.current().submit(done.registry_id, done.trigger, done.requested_by_id)
+    if not isinstance(done, ConnectivityCheck):
         raise CheckInProgress(str(registry_id))
-    return check
-
-
-def executor() -> Executor:
-    """The current app's executor. `webapp.jobs` runs checks, so it imports this module: we
-    import it late, not at module level."""
-    from ..jobs import executor as app_executor
-
-    return app_executor(current_app._get_current_object())  # type: ignore[attr-defined]
+    return done
 
 
 def _set_stage(registry_id: uuid.UUID, stage: str) -> None:
-    with immediate():
+    with writing():
         db.session.execute(
             update(Registry)
             .where(Registry.id == registry_id)
@@ -223,10 +242,10 @@ def check_registry(
     trigger: str = "manual",
     requested_by_id: int | None = None,
     lease: datetime | None = None,
-) -> ConnectivityCheck | None:
-    """Claim, check and record one registry. None when another worker holds the lease or the
-    registry is gone. `lease` is the claim this job was handed with (see `claim`). The secret is
-    decrypted right before use and dropped right after."""
+) -> ConnectivityCheck | RunAgain | None:
+    """Claim, check and store one registry's outcome (see `store_result`). None when another
+    worker holds the lease or the registry is gone. `lease` is the claim this job was handed
+    with (see `claim`). The secret is decrypted right before use and dropped right after."""
     registry_id = uuid.UUID(str(registry_id))
     started = utcnow()
     if not _owned(registry_id, started, lease):
@@ -249,7 +268,7 @@ def check_registry(
         db.session.commit()  # end the read transaction before the network work
         result = run_check(target, client_settings(), on_stage)
         del target
-    return record(registry_id, result, trigger, requested_by_id, started, checked_version)
+    return store_result(registry_id, result, trigger, requested_by_id, started, checked_version)
 
 
 def _owned(registry_id: uuid.UUID, started: datetime, lease: datetime | None) -> bool:
@@ -265,21 +284,22 @@ def _owned(registry_id: uuid.UUID, started: datetime, lease: datetime | None) ->
     return claim(registry_id, started, held=lease)
 
 
-def record(
+def store_result(
     registry_id: uuid.UUID,
     result: CheckResult,
     trigger: str,
     requested_by_id: int | None,
     started: datetime,
     checked_version: int | None = None,
-) -> ConnectivityCheck | None:
-    """Store a check's outcome and release the lease, in one write transaction. None when the
-    registry was deleted meanwhile (a discarded draft), or when its settings changed while it
-    was being checked: then the outcome belongs to settings it no longer has, so it is dropped
-    and the registry is checked again."""
+) -> ConnectivityCheck | RunAgain | None:
+    """Store a check's outcome and release the lease, in one write transaction: the new history
+    row. None when the registry was deleted meanwhile (a discarded draft). `RunAgain` when its
+    settings changed while it was being checked: the outcome belongs to settings it no longer
+    has, so it is dropped, the registry shows `checking` again, and the caller hands it over
+    again (this function starts nothing: it is a database write)."""
     now = utcnow()
     db.session.commit()
-    with immediate():
+    with writing():
         registry = db.session.get(Registry, registry_id, populate_existing=True)
         if registry is None:
             db.session.rollback()
@@ -315,8 +335,7 @@ def record(
         if not written:  # edited while it was being checked
             db.session.rollback()
             _check_again(registry_id, now)
-            executor().submit(registry_id, trigger, requested_by_id)
-            return None
+            return RunAgain(registry_id, trigger, requested_by_id)
         check = ConnectivityCheck(
             registry_id=registry_id,
             trigger=trigger,
@@ -350,7 +369,7 @@ def record(
 
 
 def _check_again(registry_id: uuid.UUID, now: datetime) -> None:
-    with immediate():
+    with writing():
         db.session.execute(
             update(Registry)
             .where(Registry.id == registry_id)

@@ -15,12 +15,11 @@ from flask import current_app
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm.attributes import flag_modified
 
-from ..database import immediate
+from ..database import writing
 from ..extensions import db
 from ..models import Registry, utcnow
+from ..registry_client.address import DEFAULT_PORTS
 from .vault import CredentialsUnreadable, Sealed, Vault, associated_data, fingerprint_owner
-
-DEFAULT_PORTS = {"https": 443, "http": 80}
 
 
 def host_port(scheme: str, host: str) -> str:
@@ -121,7 +120,7 @@ def rotate_all(batch_size: int = 200) -> RotationReport:
         Registry.secret_key_id != box.ring.primary_id,
         Registry.secret_fingerprint.is_(None),
     )
-    with immediate():  # SQLite: read and compare-and-set under one write lock
+    with writing():  # SQLite: read and compare-and-set under one write lock
         while True:
             query = (
                 select(Registry)

@@ -7,8 +7,8 @@ byte a second takes all of it), so no request waits for one. It runs as Connect'
 - `dispatch` claims queued tools of one org into its free slots: at most `PULL_CHECKS_PER_ORG`
   pull checks of an org run at once. The slots are the org's tools whose lease is held, counted
   in the database under the org row's lock, so the limit holds across processes and workers.
-  Each claimed tool gets a lease (`pull_lease_until`) and goes to the check executor of
-  `webapp.jobs` (the thread pool, Celery, or inline in tests) only after the commit.
+  Each claimed tool gets a lease (`pull_lease_until`) and goes to the app's check executor
+  (`check_executor`: the thread pool, Celery, or inline in tests) only after the commit.
 - `run` is the job: it checks its tool, stores the outcome and releases the tool, then takes the
   next queued tool of its org while a slot is free. So a queued tool starts as soon as a slot
   frees, without waiting for a sweep; the tools a person asked for go first.
@@ -30,10 +30,10 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import ColumnElement, func, or_, select, update
 
-from ..database import immediate
+from ..database import writing
 from ..extensions import db
 from ..models import Organization, PrivateTool, utcnow
-from . import audit, checks, pull_credentials, tools
+from . import audit, check_executor, checks, pull_credentials, tools
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ def request(tool: PrivateTool, requested_by_id: int | None) -> list[Future[int]]
     """
     org_id, tool_id = tool.org_id, tool.id
     db.session.commit()  # the caller's changes first; the request is a write of its own
-    with immediate():
+    with writing():
         db.session.execute(
             update(PrivateTool)
             .where(
@@ -101,7 +101,7 @@ def enqueue_scheduled(tool_ids: list[int], now: datetime) -> None:
     if not tool_ids:
         return
     db.session.commit()
-    with immediate():
+    with writing():
         db.session.execute(
             update(PrivateTool)
             .where(PrivateTool.id.in_(tool_ids), PrivateTool.pull_requested_at.is_(None))
@@ -117,7 +117,7 @@ def dispatch(org_id: int, now: datetime | None = None) -> list[Future[int]]:
     now = now or utcnow()
     lease = now + lease_length()
     claimed = _claim(org_id, now, lease, slots())
-    executor = checks.executor()
+    executor = check_executor.current()
     futures = []
     for tool_id in claimed:
         future = executor.submit_pull(org_id, tool_id, lease)
@@ -141,7 +141,7 @@ def dispatch_all(now: datetime | None = None) -> list[Future[int]]:
 def _claim(org_id: int, now: datetime, lease: datetime, at_most: int) -> list[int]:
     """Lease up to `at_most` queued tools of the org, within its free slots; committed."""
     db.session.commit()
-    with immediate():
+    with writing():
         # One claim per org at a time: PostgreSQL locks the org's row (NO KEY UPDATE, so adding
         # tools, which only checks the key, does not wait), SQLite has one writer anyway.
         db.session.execute(
@@ -206,7 +206,7 @@ def run(org_id: int, tool_id: int, lease: datetime) -> int:
 
 def _check(tool_id: int, lease: datetime) -> int:
     # Every transaction here may write (the outcome): on SQLite each takes the lock up front.
-    with immediate():
+    with writing():
         tool = db.session.get(PrivateTool, tool_id, populate_existing=True)
         if tool is None or tool.pull_lease_until != lease:
             db.session.commit()  # removed meanwhile, or overtaken after our lease ran out
@@ -269,7 +269,7 @@ def check_pull(org: Organization, tool: PrivateTool, lease: datetime) -> tools.T
 
 def _finish(tool_id: int, lease: datetime) -> None:
     """Release a tool the check left alone (a public image; it failed): nothing else to do."""
-    with immediate():
+    with writing():
         db.session.execute(
             update(PrivateTool)
             .where(PrivateTool.id == tool_id, PrivateTool.pull_lease_until == lease)
@@ -282,7 +282,7 @@ def _finish(tool_id: int, lease: datetime) -> None:
 def release(tool_id: int, lease: datetime) -> None:
     """Give back a claim no worker will run (the broker was down); it stays queued, and the
     next sweep starts it."""
-    with immediate():
+    with writing():
         db.session.execute(
             update(PrivateTool)
             .where(PrivateTool.id == tool_id, PrivateTool.pull_lease_until == lease)

@@ -28,17 +28,12 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import update
 
-from ..database import immediate
+from ..database import writing
 from ..extensions import db
 from ..models import Registry, RunnerToken, utcnow
 from ..registry_client.check import probe_manifest, run_check
-from ..registry_client.reference import (
-    DOCKER_HUB_AUTH_KEY,
-    DOCKER_HUB_DOMAIN,
-    ImageReference,
-    InvalidReference,
-    parse_reference,
-)
+from ..registry_client.providers import auth_key
+from ..registry_client.reference import ImageReference, InvalidReference, parse_reference
 from ..registry_client.statuses import Status
 from . import accounts, audit, checks, credentials, resolution
 from .vault import CredentialsUnreadable
@@ -70,7 +65,7 @@ class HandOff:
 
 def server_key(registry: Registry) -> str:
     """The `auths` key Docker and containers/image look up for this registry's images."""
-    return DOCKER_HUB_AUTH_KEY if registry.host == DOCKER_HUB_DOMAIN else registry.host
+    return auth_key(registry.host)
 
 
 def auth_entry(username: str, secret: str) -> dict[str, str]:
@@ -195,7 +190,7 @@ def _note_use(token: RunnerToken, now: datetime) -> None:
     if last is not None and now - last < LAST_USED_RESOLUTION:
         return
     db.session.commit()
-    with immediate():
+    with writing():
         db.session.execute(
             update(RunnerToken)
             .where(RunnerToken.id == token.id)

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import or_, select, update
 
-from ..database import immediate
+from ..database import writing
 from ..extensions import db
 from ..models import Organization, PrivateTool, utcnow
 from ..registry_client.reference import InvalidReference, parse_reference
@@ -53,7 +53,7 @@ def _claim(tool_ids: list[int], now: datetime) -> set[int]:
     if not tool_ids:
         return set()
     db.session.commit()
-    with immediate():
+    with writing():
         claimed = db.session.execute(
             update(PrivateTool)
             .where(PrivateTool.id.in_(tool_ids), _due(_cutoff(now)))

@@ -1,4 +1,6 @@
-"""What the app does with registries: drafts from the wizard, activation, save anyway, discard.
+"""What the app does with registries: saving the wizard's drafts, activation, save anyway,
+discard, and the action menu's changes. Which draft a wizard form names, and connecting it, is
+`drafts`.
 
 Names are unique per org (case-insensitive) and addresses (host and namespace) too, among active
 registries; the partial unique indexes back these checks up against races. A secret is sealed
@@ -10,8 +12,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from flask import current_app
-from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -35,8 +35,9 @@ class SecretRequired(ValueError):
 
 
 @dataclass(frozen=True)
-class Settings:
-    """What a settings form yields, validated; `secret` None means "keep the stored one"."""
+class RegistryDetails:
+    """What a registry settings form yields, validated: where the registry is and how to sign
+    in. `secret` None means "keep the stored one"."""
 
     kind: str
     name: str
@@ -47,27 +48,6 @@ class Settings:
     secret: str | None
     ca_certificate: str | None = None
     test_image: str | None = None
-
-
-def _serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="registry-draft")
-
-
-def draft_token(org: Organization, registry_id: uuid.UUID) -> str:
-    """A token naming the draft a wizard form creates: a double submit finds the same row."""
-    return _serializer().dumps({"org": org.id, "id": str(registry_id)})
-
-
-def draft_id_from(org: Organization, token: str | None) -> uuid.UUID | None:
-    if not token:
-        return None
-    try:
-        data = _serializer().loads(token)
-        if data.get("org") != org.id:
-            return None
-        return uuid.UUID(data["id"])
-    except (BadSignature, KeyError, TypeError, ValueError, AttributeError):
-        return None
 
 
 def get(
@@ -138,14 +118,14 @@ def find_conflict(
 
 
 def save_draft(
-    org: Organization, user: User, settings: Settings, registry_id: uuid.UUID
+    org: Organization, user: User, details: RegistryDetails, registry_id: uuid.UUID
 ) -> Registry:
     """Create the draft with this id, or update it (Edit details, or a second click).
 
     Raises RegistryConflict, or SecretRequired when no secret was given and the stored one
     cannot be kept (there is none, or the registry's host or port changed).
     """
-    conflict = find_conflict(org, settings.name, settings.host, settings.namespace, registry_id)
+    conflict = find_conflict(org, details.name, details.host, details.namespace, registry_id)
     if conflict is not None:
         raise conflict
     registry = db.session.get(Registry, registry_id)
@@ -154,20 +134,13 @@ def save_draft(
         registry = Registry(id=registry_id, org_id=org.id, state="draft", created_by_id=user.id)
     elif registry.org_id != org.id or registry.state != "draft":
         raise ValueError("not a draft of this org")
-    secret = _secret_to_seal(None if created else registry, settings)
-    registry.kind = settings.kind
-    registry.name = settings.name
-    registry.name_key = settings.name.lower()
-    registry.scheme, registry.host, registry.namespace = (
-        settings.scheme,
-        settings.host,
-        settings.namespace,
-    )
-    registry.username = settings.username
-    registry.ca_certificate = settings.ca_certificate
-    registry.test_image = settings.test_image
+    secret = _secret_to_seal(None if created else registry, details)
+    registry.kind = details.kind
+    registry.name = details.name
+    registry.name_key = details.name.lower()
+    _apply_address_and_sign_in(registry, details)
     registry.status, registry.status_reason = "checking", ""
-    registry.expires_at = None if settings.secret is not None else registry.expires_at
+    registry.expires_at = None if details.secret is not None else registry.expires_at
     if created:
         db.session.add(registry)
     # Re-sealed every time: the associated data follows the (possibly new) address.
@@ -176,26 +149,35 @@ def save_draft(
     audit.record(
         "registry.draft_saved" if not created else "registry.added",
         org=org,
-        target=("registry", str(registry_id), settings.name),
+        target=("registry", str(registry_id), details.name),
         details={
-            "kind": settings.kind,
-            "registry": f"{settings.host}/{settings.namespace}".rstrip("/"),
-            "username": settings.username,
-            "secret_changed": settings.secret is not None,
+            "kind": details.kind,
+            "registry": f"{details.host}/{details.namespace}".rstrip("/"),
+            "username": details.username,
+            "secret_changed": details.secret is not None,
         },
     )
     return registry
 
 
-def _secret_to_seal(registry: Registry | None, settings: Settings) -> str:
-    """The secret to seal for these settings: the one typed, or the stored one, kept only while
+def _apply_address_and_sign_in(registry: Registry, details: RegistryDetails) -> None:
+    """Where the registry is and who signs in (not the secret: see `_secret_to_seal`)."""
+    registry.scheme, registry.host = details.scheme, details.host
+    registry.namespace = details.namespace
+    registry.username = details.username
+    registry.ca_certificate = details.ca_certificate
+    registry.test_image = details.test_image
+
+
+def _secret_to_seal(registry: Registry | None, details: RegistryDetails) -> str:
+    """The secret to seal for these details: the one typed, or the stored one, kept only while
     the registry's scheme, host and port are unchanged (a secret never follows an address)."""
-    if settings.secret is not None:
-        return settings.secret
+    if details.secret is not None:
+        return details.secret
     if registry is None or registry.secret_ciphertext is None:
         raise SecretRequired("Enter the password or token.")
     if credentials.endpoint(registry.scheme, registry.host) != credentials.endpoint(
-        settings.scheme, settings.host
+        details.scheme, details.host
     ):
         raise SecretRequired("The registry address changed — enter the password or token again.")
     try:
@@ -290,26 +272,19 @@ def rename(org: Organization, registry: Registry, name: str) -> str:
     return old
 
 
-def replace_credentials(org: Organization, registry: Registry, settings: Settings) -> None:
+def replace_credentials(org: Organization, registry: Registry, details: RegistryDetails) -> None:
     """New username and secret (and, for a Docker Registry, address and CA) for an active
     registry; a changed host or port always needs the secret again."""
-    conflict = address_conflict(org, settings.host, settings.namespace, registry.id)
+    conflict = address_conflict(org, details.host, details.namespace, registry.id)
     if conflict is not None:
         raise conflict
-    secret = _secret_to_seal(registry, settings)
-    registry.scheme, registry.host, registry.namespace = (
-        settings.scheme,
-        settings.host,
-        settings.namespace,
-    )
-    registry.username = settings.username
-    registry.ca_certificate = settings.ca_certificate
-    registry.test_image = settings.test_image
+    secret = _secret_to_seal(registry, details)
+    _apply_address_and_sign_in(registry, details)
     replaced_at = registry.secret_replaced_at
     # Re-sealed even when kept: the associated data follows the (possibly new) address.
     credentials.store_secret(registry, secret)
     del secret
-    if settings.secret is None:
+    if details.secret is None:
         registry.secret_replaced_at = replaced_at  # the same secret: not a replacement
     else:
         registry.expires_at = None
@@ -318,9 +293,9 @@ def replace_credentials(org: Organization, registry: Registry, settings: Setting
         org=org,
         target=("registry", str(registry.id), registry.name),
         details={
-            "registry": f"{settings.host}/{settings.namespace}".rstrip("/"),
-            "username": settings.username,
-            "secret_changed": settings.secret is not None,
+            "registry": f"{details.host}/{details.namespace}".rstrip("/"),
+            "username": details.username,
+            "secret_changed": details.secret is not None,
         },
     )
 

@@ -20,11 +20,11 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import and_, delete, or_, select, update
 
-from ..database import immediate
+from ..database import writing
 from ..extensions import db
 from ..models import ConnectivityCheck, Registry, utcnow
 from ..registry_client.statuses import Status
-from . import audit, checks
+from . import audit, check_executor, checks
 from .pull_sweep import run_pull_checks
 
 DRAFT_LIFETIME = timedelta(days=1)
@@ -69,7 +69,7 @@ def run_due(now: datetime | None = None) -> SweepReport:
     lease = now + checks.lease_length()
     claimed = claim_due(now, lease)
     report.claimed = len(claimed)
-    executor = checks.executor()
+    executor = check_executor.current()
     for due in claimed:
         future = executor.submit(due.registry_id, due.trigger, due.requested_by_id, lease=lease)
         if future is not None:
@@ -103,7 +103,7 @@ def claim_due(now: datetime, lease: datetime, limit: int = SWEEP_LIMIT) -> list[
         .order_by(Registry.check_requested_at.is_(None), Registry.next_check_at.asc().nulls_first())
         .limit(limit)
     )
-    with immediate():
+    with writing():
         rows = db.session.execute(
             update(Registry)
             # Re-tested on the row itself: PostgreSQL re-evaluates it after waiting for a lock.
@@ -138,7 +138,7 @@ def claim_due(now: datetime, lease: datetime, limit: int = SWEEP_LIMIT) -> list[
 def mark_expired(now: datetime) -> int:
     """`expired` for active registries whose known expiry passed; no request is made. A registry
     being checked is left to its check, which knows the expiry too."""
-    with immediate():
+    with writing():
         rows = db.session.execute(
             select(
                 Registry.id, Registry.org_id, Registry.name, Registry.status, Registry.expires_at
@@ -178,7 +178,7 @@ def mark_expired(now: datetime) -> int:
 def delete_abandoned_drafts(now: datetime) -> int:
     """Delete registries left in `draft` for more than a day, with their check history: an
     abandoned wizard must not keep a sealed secret forever."""
-    with immediate():
+    with writing():
         rows = db.session.execute(
             select(Registry.id, Registry.org_id, Registry.name, Registry.kind)
             .where(

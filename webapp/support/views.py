@@ -16,12 +16,12 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
 from ..extensions import db
+from ..forms import EmptyForm
 from ..limits import outbound_checks
 from ..models import Organization, Registry
-from ..registries.forms import EmptyForm
-from ..registries.types import TYPES
-from ..registry_client import statuses
+from ..registry_client import providers, statuses
 from ..services import accounts, audit, checks, registries
+from ..services.tools import tools_using
 from . import bp
 
 
@@ -91,12 +91,10 @@ def registry(registry_id: uuid.UUID):
     audit.record_now(
         "support.viewed_registry", org=row.org_id, target=("registry", str(row.id), row.name)
     )
-    from ..services.tools import tools_using
-
     return render_template(
         "support/registry.html",
         registry=row,
-        spec=TYPES[row.kind],
+        spec=providers.get(row.kind),
         history=checks.history(row, limit=50),
         events=audit.events_for_target(str(row.id), limit=50),
         dependents=tools_using(row.org, row),

@@ -6,16 +6,11 @@ from __future__ import annotations
 from wtforms import Field, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 
-from ..forms import WebForm, single_line
+from ..forms import WebForm, single_line, strip
 from ..registry_client.reference import InvalidReference, parse_reference
 
 NAME_MAX = 64
 IMAGE_MAX = 512
-
-
-def _strip(value: str | None) -> str | None:
-    return value.strip() if isinstance(value, str) else value
-
 
 def check_image(form: WebForm, field: Field) -> None:
     """The image must be a reference `docker pull` accepts; the parser's reason is shown."""
@@ -29,7 +24,7 @@ def _name_field() -> StringField:
     return StringField(
         "Name",
         description="How the tool is shown here, e.g. “Scanner”.",
-        filters=[_strip],
+        filters=[strip],
         validators=[
             DataRequired("Give the tool a name."),
             Length(max=NAME_MAX, message=f"Keep the name to {NAME_MAX} characters or fewer."),
@@ -44,7 +39,7 @@ class ToolAddForm(WebForm):
         "Image",
         description="The container image, as you would give it to docker pull, e.g. "
         "ghcr.io/acme/scanner:1.4 or registry.example.com:5000/team/tool.",
-        filters=[_strip],
+        filters=[strip],
         validators=[
             DataRequired("Enter the image."),
             Length(max=IMAGE_MAX, message="That is too long to be an image reference."),

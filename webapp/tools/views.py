@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from flask import abort, current_app, redirect, render_template, request, url_for
+from flask import abort, redirect, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -25,7 +25,8 @@ from ..access import current_org
 from ..extensions import db
 from ..limits import outbound_checks, tool_adds
 from ..models import PrivateTool
-from ..registry_client.statuses import Status, StatusText, describe
+from ..registry_client.providers import describe
+from ..registry_client.statuses import Status, StatusText
 from ..services import pull_checks, tools
 from . import bp
 from .forms import ToolAddForm, ToolRenameForm
@@ -117,11 +118,7 @@ def add() -> Response:
 @bp.route("/<int:tool_id>/row")
 def row(tool_id: int) -> Response:
     tool = _tool_or_404(tool_id)
-    return htmx.vary(
-        current_app.make_response(
-            render_template("tools/_row.html", route=tools.route(current_org(), tool))
-        )
-    )
+    return htmx.fragment_response("tools/_row.html", route=tools.route(current_org(), tool))
 
 
 @bp.route("/<int:tool_id>/rename", methods=["GET", "POST"])
@@ -138,7 +135,7 @@ def rename(tool_id: int) -> Response:
             if not htmx.is_partial():
                 return _back_to(tool.id)
             return row(tool.id)
-    status = 422 if request.method == "POST" else 200
+    status = htmx.form_status()
     if status == 422:
         db.session.rollback()
     return htmx.render("tools/rename.html", "tools/_rename_row.html", status, form=form, tool=tool)
@@ -161,4 +158,4 @@ def remove(tool_id: int) -> Response:
     db.session.commit()
     if not htmx.is_partial():
         return _back_to()
-    return htmx.vary(current_app.make_response(("", 200)))
+    return htmx.removed()

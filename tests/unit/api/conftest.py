@@ -17,17 +17,16 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, NumberRange
 
-from tests.conftest import make_config
-from webapp import create_app
+from tests.support.apps import make_app, make_config
 from webapp.api.forms_json import JsonForm, JsonUnion
 from webapp.forms import WebForm
-from webapp.registries import types
+from webapp.registries import kinds
 from webapp.tools.forms import ToolAddForm, ToolRenameForm
 
 #: The registry settings forms, one per type, chosen by `kind`: built from the registry of
 #: types, so a type added there is covered here without a change.
 REGISTRY_SETTINGS = JsonUnion(
-    "kind", {key: JsonForm(spec.form) for key, spec in types.TYPES.items()}, "RegistrySettings"
+    "kind", {key: JsonForm(spec.form) for key, spec in kinds.KINDS.items()}, "RegistrySettings"
 )
 TOOL_ADD = JsonForm(ToolAddForm)
 TOOL_RENAME = JsonForm(ToolRenameForm)
@@ -50,7 +49,7 @@ PREFERENCES = JsonForm(PreferencesForm)
 
 @pytest.fixture(scope="module")
 def form_app() -> Flask:
-    return create_app(make_config("sqlite://"))
+    return make_app(make_config("sqlite://"))
 
 
 @pytest.fixture(scope="module")

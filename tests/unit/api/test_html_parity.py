@@ -18,11 +18,12 @@ from flask import Flask
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import Client, Factory, build_app, signed_in
+from tests.support.apps import Client, build_app, signed_in
+from tests.support.factories import Factory
 from webapp.api.forms_json import JsonForm, JsonUnion, feed
 from webapp.api.openapi import form_schema
 from webapp.extensions import db
-from webapp.registries import types
+from webapp.registries import kinds
 
 from .conftest import REGISTRY_SETTINGS, TOOL_ADD
 
@@ -128,7 +129,7 @@ PEOPLE = st.sampled_from(["", " ", "acme", "ACME", "a/b", "ghcr.io/acme/x:1", "\
                           "a" * 64, "a" * 65, "<i>", "octo cat", "registry.example.com"])
 
 
-@pytest.mark.parametrize("kind", [None, *types.TYPES])
+@pytest.mark.parametrize("kind", [None, *kinds.KINDS])
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_any_bad_text_gets_the_pages_words(parity_app, admin, kind, data):

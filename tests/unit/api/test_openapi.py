@@ -27,7 +27,7 @@ from webapp.api.openapi import (
     union_schema,
 )
 from webapp.auth.forms import LoginForm
-from webapp.registries import types
+from webapp.registries import kinds
 from webapp.registries.forms import ChooseTypeForm
 from webapp.registry_client.address import PATH_COMPONENT
 
@@ -38,7 +38,7 @@ pytestmark = pytest.mark.usefixtures("app_context")
 
 def test_every_registry_type_has_a_schema_of_its_forms_rules():
     union, variants = union_schema(REGISTRY_SETTINGS)
-    assert set(variants) == set(types.TYPES)
+    assert set(variants) == set(kinds.KINDS)
     for key, variant in variants.items():
         schema = variant.schema
         Draft202012Validator.check_schema(schema)

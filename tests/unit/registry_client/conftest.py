@@ -19,7 +19,7 @@ from tests.support.pki import TestCA
 from tests.support.token_server import HTTPSServer, Request, Response, json_response, parse_basic
 from webapp.registry_client.address import parse_registry_url
 from webapp.registry_client.check import CheckTarget, ClientSettings
-from webapp.registry_client.outbound import OutboundPolicy
+from webapp.registry_client.policy import OutboundPolicy
 
 LOOPBACK_ONLY = OutboundPolicy(allowed_networks=(ip_network("127.0.0.1/32"),))
 API_VERSION = ("Docker-Distribution-API-Version", "registry/2.0")

@@ -9,14 +9,10 @@ import urllib3.util
 from hypothesis import given
 from hypothesis import strategies as st
 
-from webapp.registry_client.address import (
-    RegistryAddress,
-    Suggestion,
-    parse_registry_url,
-    suggest_for_address,
-)
+from webapp.registry_client.address import RegistryAddress, parse_registry_url
 from webapp.registry_client.errors import AddressError
-from webapp.registry_client.providers import ECR_EXPIRY_NOTE
+from webapp.registry_client.providers import Suggestion, suggest_for_address
+from webapp.registry_client.providers.ecr import EXPIRY_NOTE as ECR_EXPIRY_NOTE
 
 ACCEPTED = [
     ("registry.example.com", ("https", "registry.example.com", None, "")),

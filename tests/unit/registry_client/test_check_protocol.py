@@ -293,14 +293,9 @@ def test_trickling_server_cannot_stretch_the_deadline(misc_servers):
 # --- Docker Hub -------------------------------------------------------------------------------
 
 
-def _hub_settings(hub, **overrides):
-    values = {
-        "docker_hub_registry_url": hub.url,
-        "docker_hub_auth_url": hub.auth_url,
-        "ca_bundle_path": hub.ca_file,
-        **overrides,
-    }
-    return loopback_settings(**values)
+def _hub_settings(hub, auth_url=None):
+    endpoints = {"DOCKER_HUB_REGISTRY_URL": hub.url, "DOCKER_HUB_AUTH_URL": auth_url or hub.auth_url}
+    return loopback_settings(endpoint_urls=endpoints, ca_bundle_path=hub.ca_file)
 
 
 def _hub_target(secret=fp.DOCKER_HUB_PAT, **overrides):
@@ -328,7 +323,7 @@ def test_docker_hub_rate_limit_reports_retry_after(fake_docker_hub):
 
 def test_docker_hub_realm_must_be_the_auth_host(fake_docker_hub, serve):
     other_auth = serve(lambda req: json_response(200, {}))
-    settings = _hub_settings(fake_docker_hub, docker_hub_auth_url=other_auth.url)
+    settings = _hub_settings(fake_docker_hub, auth_url=other_auth.url)
     result = run_check(_hub_target(), settings)
     assert result.status == "blocked"
     assert result.realm_host == fake_docker_hub.auth.host_port
@@ -392,9 +387,8 @@ def test_probe_signs_in_when_only_the_repository_needs_it(serve):
 
 
 def _ghcr_settings(ghcr, api_url=None):
-    return loopback_settings(
-        ghcr_url=ghcr.url, github_api_url=api_url or ghcr.api_url, ca_bundle_path=ghcr.ca_file
-    )
+    endpoints = {"GHCR_URL": ghcr.url, "GITHUB_API_URL": api_url or ghcr.api_url}
+    return loopback_settings(endpoint_urls=endpoints, ca_bundle_path=ghcr.ca_file)
 
 
 def _ghcr_target(token=fp.GHCR_CLASSIC_TOKEN, **overrides):

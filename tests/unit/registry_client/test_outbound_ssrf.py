@@ -21,13 +21,14 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from tests.support.token_server import Response, json_response
-from webapp.registry_client import outbound
+from webapp.registry_client import transport
 from webapp.registry_client.address import parse_registry_url
 from webapp.registry_client.check import run_check
+from webapp.registry_client.client_settings import ClientSettings
 from webapp.registry_client.errors import AddressError, BlockedAddress, BodyTooLarge, Unreachable
-from webapp.registry_client.outbound import OutboundPolicy, OutboundSession, port_allowed
-from webapp.registry_client.settings import ClientSettings
+from webapp.registry_client.policy import OutboundPolicy, port_allowed
 from webapp.registry_client.tls import build_ssl_context
+from webapp.registry_client.transport import OutboundSession
 
 from .conftest import LOOPBACK_ONLY, bearer_challenge, loopback_settings, registry_target
 
@@ -187,7 +188,7 @@ class FakeNet:
 def net(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeNet]:
     """The fake network. Used with `disable_socket`, whose guard it replaces for getaddrinfo."""
     fake = FakeNet()
-    monkeypatch.setattr(outbound, "_connect_pinned", fake.connect)
+    monkeypatch.setattr(transport, "_connect_pinned", fake.connect)
     guarded = socket.getaddrinfo
     socket.getaddrinfo = fake.getaddrinfo
     yield fake
@@ -201,7 +202,7 @@ def net(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeNet]:
 PUBLIC_ONLY = OutboundPolicy()
 
 
-def _get(url: str, policy: OutboundPolicy = PUBLIC_ONLY) -> outbound.Response:
+def _get(url: str, policy: OutboundPolicy = PUBLIC_ONLY) -> transport.Response:
     with OutboundSession(policy, build_ssl_context([], None), 5) as session:
         return session.request("GET", url)
 
@@ -452,13 +453,13 @@ def test_a_hanging_resolver_cannot_outlast_the_deadline(net):
 @pytest.mark.parametrize("realm", ["https://169.254.169.254/token", "https://[fd00:ec2::254]/t"])
 def test_metadata_realm_is_refused_without_sending_credentials(serve, monkeypatch, realm):
     attempts: list[Any] = []
-    real_connect = outbound._connect_pinned
+    real_connect = transport._connect_pinned
 
     def record(*args: Any) -> Any:
         attempts.append(args[3][0])
         return real_connect(*args)
 
-    monkeypatch.setattr(outbound, "_connect_pinned", record)
+    monkeypatch.setattr(transport, "_connect_pinned", record)
     registry = serve(bearer_challenge(realm))
     listed = (ip_network("127.0.0.1/32"), ip_network("169.254.0.0/16"), ip_network("fd00::/8"))
     settings = loopback_settings(policy=OutboundPolicy(allowed_networks=listed))

@@ -6,16 +6,13 @@ itself (no profile is loaded here, so nothing global changes).
 
 from __future__ import annotations
 
-import ast
 import itertools
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from webapp.registry_client import resolve as resolve_module
 from webapp.registry_client.reference import parse_reference
 from webapp.registry_client.resolve import (
     Resolution,
@@ -330,21 +327,6 @@ def test_candidates_may_be_a_one_shot_iterator() -> None:
 )
 def test_is_public_host(image: str, public: bool) -> None:
     assert explain(parse_reference(image), []).is_public_host is public
-
-
-def test_module_imports_no_flask() -> None:
-    tree = ast.parse(Path(resolve_module.__file__).read_text())
-    imported = {
-        alias.name.split(".")[0]
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Import)
-        for alias in node.names
-    } | {
-        (node.module or "").split(".")[0]
-        for node in ast.walk(tree)
-        if isinstance(node, ast.ImportFrom)
-    }
-    assert not {"flask", "flask_sqlalchemy", "werkzeug"} & imported
 
 
 # --- properties ---------------------------------------------------------------------------------

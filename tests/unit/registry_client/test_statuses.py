@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from webapp.registry_client.providers import Kind
-from webapp.registry_client.statuses import Status, StatusText, describe
+from webapp.registry_client.providers import describe
+from webapp.registry_client.statuses import Status, StatusText
 
 DESIGN_STATUSES = [
     "checking",
@@ -47,12 +47,12 @@ def test_tones():
 @pytest.mark.parametrize(
     ("status", "kind", "words"),
     [
-        ("auth_failed", Kind.GITHUB, ["classic", "read:packages", "single sign-on"]),
-        ("missing_scope", Kind.GITHUB, ["read:packages", "SSO"]),
-        ("auth_failed", Kind.DOCKER_HUB, ["access token", "two-factor"]),
-        ("auth_failed", Kind.DOCKER_REGISTRY, ["ECR", "12 hours"]),
-        ("expired", Kind.DOCKER_REGISTRY, ["12 hours"]),
-        ("tls_error", Kind.DOCKER_REGISTRY, ["CA certificate", "Advanced"]),
+        ("auth_failed", "github", ["classic", "read:packages", "single sign-on"]),
+        ("missing_scope", "github", ["read:packages", "SSO"]),
+        ("auth_failed", "docker_hub", ["access token", "two-factor"]),
+        ("auth_failed", "docker_registry", ["ECR", "12 hours"]),
+        ("expired", "docker_registry", ["12 hours"]),
+        ("tls_error", "docker_registry", ["CA certificate", "Advanced"]),
     ],
 )
 def test_provider_specific_hints(status, kind, words):
