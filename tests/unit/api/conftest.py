@@ -21,6 +21,7 @@ from tests.support.apps import make_app, make_config
 from webapp.api.forms_json import JsonForm, JsonUnion
 from webapp.forms import WebForm
 from webapp.registries import kinds
+from webapp.registries.forms import ChooseTypeForm
 from webapp.tools.forms import ToolAddForm, ToolRenameForm
 
 #: The registry settings forms, one per type, chosen by `kind`: built from the registry of
@@ -45,6 +46,16 @@ class PreferencesForm(WebForm):
 
 
 PREFERENCES = JsonForm(PreferencesForm)
+
+
+class OfferedKindsForm(ChooseTypeForm):
+    """The wizard's first step with the kinds the pages offer (the view passes them in)."""
+
+    def __init__(self, *args: object, **kwargs: object):
+        super().__init__(*args, kinds=kinds.choices(), **kwargs)
+
+
+CHOOSE_TYPE = JsonForm(OfferedKindsForm)
 
 
 @pytest.fixture(scope="module")

@@ -25,9 +25,8 @@ from jsonschema import Draft202012Validator
 from webapp.api.forms_json import Fed, JsonForm, JsonUnion, feed
 from webapp.api.openapi import FormSchema, form_schema, union_schema
 from webapp.auth.forms import LoginForm
-from webapp.registries.forms import ChooseTypeForm
 
-from .conftest import PREFERENCES, REGISTRY_SETTINGS, TOOL_ADD, TOOL_RENAME
+from .conftest import CHOOSE_TYPE, PREFERENCES, REGISTRY_SETTINGS, TOOL_ADD, TOOL_RENAME
 
 pytestmark = pytest.mark.usefixtures("app_context")
 
@@ -35,7 +34,7 @@ SPECS: dict[str, JsonForm | JsonUnion] = {
     "registry settings (every type)": REGISTRY_SETTINGS,
     "tool add": TOOL_ADD,
     "tool rename": TOOL_RENAME,
-    "choose type": JsonForm(ChooseTypeForm),
+    "choose type": CHOOSE_TYPE,
     "login": JsonForm(LoginForm),
     "booleans, lists, integers": PREFERENCES,
 }

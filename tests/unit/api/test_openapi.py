@@ -28,10 +28,9 @@ from webapp.api.openapi import (
 )
 from webapp.auth.forms import LoginForm
 from webapp.registries import kinds
-from webapp.registries.forms import ChooseTypeForm
 from webapp.registry_client.address import PATH_COMPONENT
 
-from .conftest import REGISTRY_SETTINGS, TOOL_ADD, TOOL_RENAME
+from .conftest import CHOOSE_TYPE, REGISTRY_SETTINGS, TOOL_ADD, TOOL_RENAME
 
 pytestmark = pytest.mark.usefixtures("app_context")
 
@@ -73,7 +72,7 @@ def test_the_tool_forms_schemas():
 
 
 def test_choices_become_an_enum_and_optional_choices_may_be_blank():
-    kind = form_schema(JsonForm(ChooseTypeForm)).schema["properties"]["kind"]
+    kind = form_schema(CHOOSE_TYPE).schema["properties"]["kind"]
     validator = Draft202012Validator({"type": "object", "properties": {"kind": kind}})
     assert kind["anyOf"][0] == {"enum": ["docker_registry", "docker_hub", "github"]}
     assert validator.is_valid({"kind": "github"}) and validator.is_valid({"kind": "  "})
@@ -97,7 +96,7 @@ def test_the_blank_class_is_exactly_what_strip_removes():
 
 def test_a_union_refuses_a_form_that_has_its_discriminator_as_a_field():
     with pytest.raises(ValueError, match="kind"):
-        union_schema(JsonUnion("kind", {"x": JsonForm(ChooseTypeForm)}, "Clash"))
+        union_schema(JsonUnion("kind", {"x": CHOOSE_TYPE}, "Clash"))
 
 
 # --- portable patterns --------------------------------------------------------------------------
@@ -173,7 +172,7 @@ def test_translated_patterns_accept_the_same_texts_in_python_and_ecma_262():
         assert with_u == original, pattern
         assert without_u == original, pattern
     # The not-blank and no-NUL patterns every text field carries, likewise.
-    schemas = [form_schema(TOOL_ADD).schema, form_schema(JsonForm(ChooseTypeForm)).schema]
+    schemas = [form_schema(TOOL_ADD).schema, form_schema(CHOOSE_TYPE).schema]
     patterns = {prop["pattern"] for schema in schemas for prop in schema["properties"].values()
                 if "pattern" in prop}
     patterns |= {schemas[1]["properties"]["kind"]["anyOf"][1]["pattern"]}
