@@ -36,7 +36,10 @@ STATUS = {
     "credentials_unreadable": 409,
     "rate_limited": 429,
 }
-BODY_SHAPE = 'send a JSON object {"organization": "<org slug>", "image": "<image reference>"}'
+BODY_SHAPE = (
+    'send a JSON object {"organization": "<org slug>", "image": "<image reference>"} '
+    "(an org's own token may leave out organization)"
+)
 
 
 def _bearer() -> str | None:
@@ -75,10 +78,14 @@ def pull_credentials() -> Response:
         body = None
     fields = body if isinstance(body, dict) else {}
     organization, image = fields.get("organization"), fields.get("image")
-    if not isinstance(organization, str) or not isinstance(image, str):
+    if organization is None and token.org_id is not None:
+        pass  # an org token's own org
+    elif not isinstance(organization, str):
+        return _error("malformed_reference", BODY_SHAPE)
+    if not isinstance(image, str):
         return _error("malformed_reference", BODY_SHAPE)
     try:
-        handed = hand_off(token, organization, image)
+        handed = hand_off(token, organization, image, address=client_address())
     except HandOffRefused as refused:
         log.info("runner token %s refused: %s", token.id, refused.code)
         return _error(refused.code, refused.message)
