@@ -80,6 +80,10 @@ class Stop(Exception):
         )
 
 
+class NoTokenService(Exception):
+    """The registry signs in with Basic only (or not at all): it mints no registry tokens."""
+
+
 class Handshake:
     """The protocol steps, sharing one session and what the registry told us."""
 
@@ -172,11 +176,24 @@ class Handshake:
             Status.ERROR, "The registry asks for a sign-in method other than Basic or Bearer."
         )
 
+    def pull_token(self, challenges: list[Challenge], repository: str) -> tuple[str, int | None]:
+        """A registry token that may only pull `repository`, from the first Bearer challenge;
+        (token, expires_in or None). `NoTokenService` when the registry offers no Bearer."""
+        if not (self.username and self.secret):
+            raise Stop(Status.AUTH_FAILED, "No credentials were given.")
+        for challenge in challenges:
+            if challenge.scheme == "bearer":
+                return self._fetch_token(challenge, f"repository:{repository}:pull")
+        raise NoTokenService()
+
     def _basic(self) -> str:
         pair = f"{self.username}:{self.secret}".encode()
         return "Basic " + base64.b64encode(pair).decode("ascii")
 
     def _token(self, challenge: Challenge, scope: str | None) -> str:
+        return self._fetch_token(challenge, scope)[0]
+
+    def _fetch_token(self, challenge: Challenge, scope: str | None) -> tuple[str, int | None]:
         realm = challenge.params.get("realm")
         if not realm:  # a challenge is read as far as it is well formed: it may have none
             raise Stop(
@@ -327,7 +344,7 @@ def _unexpected(response: Response) -> Stop:
     )
 
 
-def _token_from(response: Response) -> str:
+def _token_from(response: Response) -> tuple[str, int | None]:
     try:
         data = json.loads(response.body)
     except ValueError:
@@ -339,7 +356,10 @@ def _token_from(response: Response) -> str:
             "The registry's sign-in service answered without a usable token.",
             response,
         )
-    return token
+    expires_in = data.get("expires_in") if isinstance(data, dict) else None
+    if isinstance(expires_in, bool) or not isinstance(expires_in, int) or expires_in <= 0:
+        expires_in = None  # the token spec's default applies (60 s): the caller decides
+    return token, min(expires_in, 86_400) if expires_in else None
 
 
 def classify(exc: RegistryClientError) -> tuple[Status, str]:
