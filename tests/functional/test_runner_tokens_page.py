@@ -38,7 +38,7 @@ def test_an_admin_creates_a_token_that_is_shown_once_and_works(app, client, acme
     assert response.headers["Cache-Control"] == "no-store"
     page = response.get_data(as_text=True)
     token = shown_token(page)
-    assert "curl -sS -X POST" in page and "skopeo inspect" in page
+    assert "curl -sS -o answer.json -X POST" in page and "skopeo inspect --registry-token" in page
     assert "shown only this once" in page
     # The list never shows it again.
     listing = client.get(PAGE).get_data(as_text=True)

@@ -172,6 +172,11 @@ BLOCKS: dict[str, Block] = {
              "the runner API and skopeo pulling with its answer are tested in "
              "tests/functional/test_runner_api.py and tests/integration/test_pull_end_to_end.py",
     ),
+    "curl -sS -o answer.json -X POST https://app.example/api/v1/pull-credentials \\": Block(
+        skip="it calls a deployed app at app.example, and tests send traffic to 127.0.0.1 only; "
+             "the pull-token answer read by skopeo --registry-token is tested in "
+             "tests/integration/test_pull_tokens.py",
+    ),
     "export APP_ENV=production SECRET_KEY=… CREDENTIAL_KEYS=… \\": Block(
         substitute=(
             ("SECRET_KEY=…", "SECRET_KEY={secret_key}", "the placeholder"),
