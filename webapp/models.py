@@ -180,6 +180,10 @@ class Registry(db.Model):
     check_stage: Mapped[str | None] = mapped_column(String(32))
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # From the last check that signed in: "bearer" (it mints pull tokens, living
+    # pull_token_seconds) or "basic" (password only); None: not known yet.
+    sign_in_scheme: Mapped[str | None] = mapped_column(String(16))
+    pull_token_seconds: Mapped[int | None] = mapped_column(Integer)
     alert_dismissed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

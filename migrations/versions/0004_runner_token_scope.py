@@ -1,4 +1,5 @@
-"""runner token scope: an org's token or the platform's, with creator, expiry, last address
+"""runner token scope: an org's token or the platform's, with creator, expiry, last address;
+and what a registry can hand out (pull tokens and their lifetime, or password only)
 
 Every existing token becomes a platform token (org_id NULL): they were platform-wide before.
 Names become unique per org and among platform tokens (a partial index, since NULLs are
@@ -22,6 +23,10 @@ depends_on = None
 
 
 def upgrade():
+    with op.batch_alter_table('registries', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('sign_in_scheme', sa.String(length=16), nullable=True))
+        batch_op.add_column(sa.Column('pull_token_seconds', sa.Integer(), nullable=True))
+
     with op.batch_alter_table('runner_tokens', schema=None) as batch_op:
         batch_op.add_column(sa.Column('org_id', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('created_by_id', sa.Integer(), nullable=True))
@@ -50,3 +55,7 @@ def downgrade():
         batch_op.drop_column('expires_at')
         batch_op.drop_column('created_by_id')
         batch_op.drop_column('org_id')
+
+    with op.batch_alter_table('registries', schema=None) as batch_op:
+        batch_op.drop_column('pull_token_seconds')
+        batch_op.drop_column('sign_in_scheme')

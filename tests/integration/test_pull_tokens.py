@@ -16,7 +16,7 @@ import uuid
 import pytest
 
 from tests.integration.test_pull_end_to_end import connect
-from tests.support.apps import make_config
+from tests.support.apps import Client, make_config, signed_in
 from tests.support.browser import start_live_server
 from tests.support.factories import Factory, registry_row
 from tests.support.fake_providers import (
@@ -220,3 +220,19 @@ def test_a_trickling_realm_holds_no_thread_past_the_deadline(server, runner, tes
         assert len(trickle.requests.since(mark)) == 1
     finally:
         registry.stop()
+
+
+def test_the_detail_page_says_what_the_registry_hands_out(server, token_registry, pushed,
+                                                           htpasswd_registry):
+    _, _, username, password = pushed
+    bearer = connect(server.app, token_registry, username, password, "Token registry")
+    basic_user, basic_password = f"basic-{uuid.uuid4().hex[:6]}", secrets.token_urlsafe(16)
+    htpasswd_registry.add_user(basic_user, basic_password)
+    basic = connect(server.app, htpasswd_registry, basic_user, basic_password, "Basic registry")
+    server.app.test_client_class = Client
+    admin = signed_in(server.app, "admin@acme.test")
+    base = "/orgs/acme/settings/infrastructure/container-registry"
+    page = admin.get(f"{base}/{bearer}").get_data(as_text=True)
+    assert "Pull tokens: yes, 300 s" in page  # the token server's expires_in
+    page = admin.get(f"{base}/{basic}").get_data(as_text=True)
+    assert "Password only" in page

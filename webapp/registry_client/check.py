@@ -86,6 +86,10 @@ class CheckResult:
     duration_ms: int
     retry_after: int | None
     stage: str
+    #: How the registry signed in ("bearer": it mints tokens, living `token_seconds`; "basic":
+    #: password only); None when this check did not get that far.
+    sign_in_scheme: str | None = None
+    token_seconds: int | None = None
 
 
 @dataclass(frozen=True)
@@ -130,6 +134,8 @@ def run_check(
         duration_ms=round((time.monotonic() - run.started) * 1000),
         retry_after=verdict.retry_after,
         stage=run.stage,
+        sign_in_scheme=run.sign_in_scheme,
+        token_seconds=run.token_seconds,
     )
 
 
@@ -210,6 +216,8 @@ class _Run:
         self.realm_host: str | None = None
         self.learned_expiry: datetime | None = None
         self.probe_outcome: str | None = None
+        self.sign_in_scheme: str | None = None
+        self.token_seconds: int | None = None
 
     def enter(self, stage: str) -> None:
         self.stage = stage
@@ -249,6 +257,9 @@ class _Run:
         finally:
             if handshake is not None:
                 self.realm_host = handshake.realm_host
+                if handshake.signed_in:
+                    self.sign_in_scheme = handshake.sign_in_scheme
+                    self.token_seconds = handshake.token_seconds
 
     def check_steps(self, handshake: Handshake) -> Verdict:
         challenges = handshake.ping()

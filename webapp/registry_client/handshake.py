@@ -104,6 +104,10 @@ class Handshake:
         self.allow_insecure = allow_insecure
         self.realm_host: str | None = None
         self.signed_in = False
+        #: How the registry signed us in ("bearer" or "basic"), and for Bearer how long its
+        #: token lives (the token spec's 60 s when it does not say): what it can hand out.
+        self.sign_in_scheme: str | None = None
+        self.token_seconds: int | None = None
 
     def ping(self) -> list[Challenge]:
         """`GET /v2/` without credentials: [] for an open registry, else its challenges."""
@@ -169,9 +173,13 @@ class Handshake:
             )
         for challenge in challenges:
             if challenge.scheme == "basic":
+                self.sign_in_scheme = self.sign_in_scheme or "basic"
                 return {"Authorization": self._basic()}, False
             if challenge.scheme == "bearer":
-                return {"Authorization": f"Bearer {self._token(challenge, scope)}"}, True
+                token, expires_in = self._fetch_token(challenge, scope)
+                self.sign_in_scheme = "bearer"
+                self.token_seconds = expires_in or 60
+                return {"Authorization": f"Bearer {token}"}, True
         raise Stop(
             Status.ERROR, "The registry asks for a sign-in method other than Basic or Bearer."
         )
