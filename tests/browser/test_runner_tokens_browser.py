@@ -141,3 +141,24 @@ def test_without_javascript(browser, server):
         screenshot(page, "runner-tokens-no-js-1280")
     finally:
         context.close()
+
+
+def test_the_registry_page_says_it_hands_out_pull_tokens(page, make_live_server, token_registry):
+    import secrets as _secrets
+    import uuid as _uuid
+
+    from tests.integration.test_pull_end_to_end import connect
+
+    server = make_live_server(OUTBOUND_ALLOWED_NETWORKS="127.0.0.1/32")
+    runner = server.app.test_cli_runner()
+    runner.invoke(args=["org", "create", "acme", "--name", "Acme Corp", "--plan", "enterprise"])
+    runner.invoke(args=["user", "create", "admin@acme.test", "--org", "acme", "--role", "admin",
+                        "--password-stdin"], input=PASSWORD + "\n")
+    username, password = f"puller-{_uuid.uuid4().hex[:6]}", _secrets.token_urlsafe(16)
+    token_registry.add_user(username, password, actions=("pull",))
+    registry_id = connect(server.app, token_registry, username, password, "Token registry")
+    sign_in(page, server)
+    page.goto(f"{server.url}/orgs/acme/settings/infrastructure/container-registry/{registry_id}")
+    expect(page.get_by_text("Pull tokens: yes, 300 s")).to_be_visible()
+    assert axe_violations(page) == []
+    screenshot(page, "registry-detail-pull-tokens-1280")
