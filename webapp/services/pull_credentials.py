@@ -44,7 +44,7 @@ __all__ = ["HandOff", "HandOffRefused", "auth_entry", "hand_off", "probe_pull", 
 log = logging.getLogger(__name__)
 
 ACTION = "registry.credentials_handed_out"
-PULL_TOKEN_ACTION = "registry.pull_token_handed_out"
+PULL_TOKEN_ACTION = "registry.pull_token_handed_out"  # noqa: S105 - an audit action
 #: How stale `last_used_at` may get before a hand-off writes it again.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
@@ -164,7 +164,7 @@ def hand_off(
 
 def password_expiry(registry: Registry) -> datetime | None:
     """When a handed-out password stops working, where we know it (ECR's 12 hours)."""
-    if providers.get(registry.kind).password_credential_kind == "password":
+    if providers.get(registry.kind).password_credential_kind == "password":  # noqa: S105
         return None
     return registry.expires_at
 
