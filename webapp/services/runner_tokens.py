@@ -23,6 +23,7 @@ import zlib
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from ..extensions import db
 from ..models import Organization, RunnerToken, User, utcnow
@@ -112,7 +113,12 @@ def create(
 def tokens_of(org: Organization | None) -> list[RunnerToken]:
     """An org's tokens, or (None) the platform's, newest first."""
     where = RunnerToken.org_id.is_(None) if org is None else RunnerToken.org_id == org.id
-    query = select(RunnerToken).where(where).order_by(RunnerToken.created_at.desc())
+    query = (
+        select(RunnerToken)
+        .where(where)
+        .options(selectinload(RunnerToken.created_by), selectinload(RunnerToken.org))
+        .order_by(RunnerToken.created_at.desc(), RunnerToken.id.desc())
+    )
     return list(db.session.scalars(query))
 
 
