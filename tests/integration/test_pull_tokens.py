@@ -236,3 +236,25 @@ def test_the_detail_page_says_what_the_registry_hands_out(server, token_registry
     assert "Pull tokens: yes, 300 s" in page  # the token server's expires_in
     page = admin.get(f"{base}/{basic}").get_data(as_text=True)
     assert "Password only" in page
+
+
+def test_the_exchange_goes_through_the_outbound_guard(tmp_path, token_registry, pushed):
+    """Without 127.0.0.1 in OUTBOUND_ALLOWED_NETWORKS, loopback is a blocked address: the
+    exchange is refused before any byte leaves, as every outbound request is."""
+    mine, _, username, password = pushed
+    guarded = start_live_server(make_config(f"sqlite:///{tmp_path / 'guarded.db'}"))
+    try:
+        Factory(guarded.app).org("acme", plan="enterprise")
+        with guarded.app.app_context():
+            registry_row(secret=password, host=token_registry.host_port, username=username,
+                         name="Guarded", ca_pem=token_registry.ca_pem, status="connected")
+            token, _ = runner_tokens.create("fleet")
+            db.session.commit()
+        registry_mark = len(token_registry.token_server.requests)
+        status, answer = ask(guarded, token, f"{token_registry.host_port}/{mine}:v1")
+        assert status == 502 and answer["reason"] == "blocked", answer
+        assert len(token_registry.token_server.requests) == registry_mark
+    finally:
+        guarded.stop()
+        with guarded.app.app_context():
+            db.engine.dispose()
