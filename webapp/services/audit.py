@@ -247,8 +247,10 @@ def record_once(bucket: str, action: str, **kwargs: Any) -> bool:
     """Record an event unless its bucket (e.g. support user, target and hour) has one already;
     in a short write transaction of its own, like `record_now`. True when it wrote one."""
     db.session.commit()
-    if db.session.scalar(select(AuditEvent.id).where(AuditEvent.bucket == bucket)) is not None:
-        db.session.commit()
+    seen = db.session.scalar(select(AuditEvent.id).where(AuditEvent.bucket == bucket))
+    # End that read before writing: a read turned writer half-way is refused by SQLite.
+    db.session.commit()
+    if seen is not None:
         return False
     with writing():
         try:
