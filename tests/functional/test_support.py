@@ -136,3 +136,17 @@ def test_check_now_with_htmx_answers_the_status_panel(env, hx):
                            headers={**hx, "X-CSRFToken": token})
     body = response.get_data(as_text=True)
     assert response.status_code == 200 and body.startswith('<div id="support-status"')
+
+
+def test_support_can_post_nothing_but_check_now_even_to_a_route_added_later(tmp_path):
+    """A POST route that forgets about support staff still refuses them (access.py)."""
+    app = build_app(f"sqlite:///{tmp_path / 'probe.db'}")
+    changed = []
+    app.add_url_rule("/probe", "probe", lambda: changed.append(1) or "changed", methods=["POST"])
+    Factory(app).user("help@platform.test", support=True)
+    Factory(app).user("someone@example.test")
+    for email, status in (("help@platform.test", 404), ("someone@example.test", 200)):
+        client = app.test_client()
+        client.post_form("/login", {"email": email, "password": "correct horse battery"})
+        assert client.post_form("/probe", token_from="/login").status_code == status
+    assert changed == [1]
