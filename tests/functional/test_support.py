@@ -150,3 +150,40 @@ def test_support_can_post_nothing_but_check_now_even_to_a_route_added_later(tmp_
         client.post_form("/login", {"email": email, "password": "correct horse battery"})
         assert client.post_form("/probe", token_from="/login").status_code == status
     assert changed == [1]
+
+
+def test_the_canary_secret_is_on_no_support_page_and_not_in_the_audit_log(env, hx):
+    """Every support GET route (read from the URL map, so new ones are scanned too), as a page
+    and as an htmx fragment, with filters, and the org's audit log: no secret, no ciphertext,
+    no fingerprint."""
+    from tests.routes import all_routes
+    from webapp.models import Registry
+
+    app, client, registry_id, ciphertext = env
+    with app.app_context():
+        fingerprint = db.session.get(Registry, registry_id).secret_fingerprint
+    client.post_form(f"/support/registries/{registry_id}/check",
+                     token_from=f"/support/registries/{registry_id}")
+    paths = [path for method, path, _ in
+             all_routes("/support/", methods={"GET"}, values={"registry_id": str(registry_id)})]
+    paths += ["/support/?q=build&status=failing&failing_day=1", "/support/?q=" + CANARY,
+              "/support/orgs/acme?page=1"]
+    admin = app.test_client()
+    admin.post_form("/login", {"email": "admin@acme.test", "password": "correct horse battery"})
+    pages = [(client, path) for path in paths]
+    pages += [(admin, "/orgs/acme/settings/audit-log/" + query)
+              for query in ("", "?action=support", "?actor=support", "?action=check")]
+    seen = 0
+    for who, path in pages:
+        for headers in ({}, hx):
+            response = who.get(path, headers=headers)
+            body = response.get_data(as_text=True) + str(response.headers)
+            assert response.status_code == 200, path
+            if "q=" + CANARY not in path:
+                assert CANARY not in body, path
+            assert base64.b64encode(CANARY.encode()).decode() not in body, path
+            assert base64.b64encode(ciphertext).decode()[:16] not in body, path
+            if who is client:
+                assert fingerprint not in body, path
+            seen += 1
+    assert seen >= 2 * (len(paths) + 4)
