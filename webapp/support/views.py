@@ -120,11 +120,6 @@ def org(slug: str):
                         ("org", slug, organization.name))
     filters = console.Filters.from_args(request.args)
     filters.org_id = organization.id
-    if htmx.is_partial() and request.args.get("part") == "registries":
-        return htmx.fragment_response(
-            "support/_results.html", page=console.search(filters), endpoint="support.org",
-            endpoint_args={"slug": slug}, **_choices(),
-        )
     before = request.args.get("before", type=int)
     if before is not None and not 0 < before <= MAX_ID:
         before = None
