@@ -30,7 +30,16 @@ from datetime import timedelta
 from pathlib import Path
 
 from bench.pages import (
-    CSRF_INPUT, GUNICORN, KINDS, PASSWORD, WRK_SCRIPT, Load, Page, Server, check, sign_in,
+    CSRF_INPUT,
+    GUNICORN,
+    KINDS,
+    PASSWORD,
+    WRK_SCRIPT,
+    Load,
+    Page,
+    Server,
+    check,
+    sign_in,
 )
 from bench.serving import app_config, free_port, server_environment, start_gunicorn, stop
 from tests.support.factories import registry_row

@@ -17,7 +17,7 @@ import shutil
 import uuid
 
 import pytest
-from sqlalchemy import inspect, select, text
+from sqlalchemy import inspect, text
 
 from tests.routes import SAMPLE_VALUES, all_routes
 from tests.support.apps import PASSWORD, Client, make_app, make_config

@@ -100,6 +100,7 @@ def test_a_look_is_recorded_once_per_support_user_target_and_hour(env):
     # The next hour counts again.
     from datetime import timedelta
     from unittest import mock
+
     from webapp.models import utcnow
     later = utcnow() + timedelta(hours=1)
     with mock.patch("webapp.services.support.utcnow", return_value=later):

@@ -19,10 +19,20 @@ from ..registry_client.statuses import Status
 #: The audit log's action filter: key → (label, the actions it stands for).
 ACTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "support": ("Support access", ("support.viewed_org", "support.viewed_registry")),
-    "registry_added": ("Registry added", ("registry.added", "registry.connected", "registry.saved_anyway")),
-    "draft": ("Drafts saved or discarded", ("registry.draft_saved", "registry.draft_discarded", "registry.discarded")),
+    "registry_added": (
+        "Registry added",
+        ("registry.added", "registry.connected", "registry.saved_anyway"),
+    ),
+    "draft": (
+        "Drafts saved or discarded",
+        ("registry.draft_saved", "registry.draft_discarded", "registry.discarded"),
+    ),
     "check": ("Checks and status changes", ("registry.checked", "registry.status_changed")),
-    "registry_changed": ("Registry renamed, credentials replaced or removed", ("registry.renamed", "registry.credentials_replaced", "registry.removed", "registry.alert_dismissed")),
+    "registry_changed": (
+        "Registry renamed, credentials replaced or removed",
+        ("registry.renamed", "registry.credentials_replaced", "registry.removed",
+         "registry.alert_dismissed"),
+    ),
     "handed_out": ("Credentials handed to runners", ("registry.credentials_handed_out",)),
     "tool": ("Private tools", ("tool.added", "tool.renamed", "tool.removed", "tool.pull_checked")),
     "org": ("Organization and people", ("org.created", "org.plan_changed", "user.created")),
@@ -80,7 +90,8 @@ def _n(words: str) -> tuple[str, str]:
 
 
 def _registry_in_brackets(details: dict[str, Any]) -> list[tuple[str, str]]:
-    bits = [b for b in (_kind(details["kind"]) if details.get("kind") else "", details.get("registry") or "") if b]
+    kind = _kind(details["kind"]) if details.get("kind") else ""
+    bits = [bit for bit in (kind, details.get("registry") or "") if bit]
     return [_t(f" ({', '.join(bits)})")] if bits else []
 
 
@@ -136,7 +147,7 @@ def describe(event: AuditEvent) -> Sentence:
         parts = [_t("dismissed the failure alert of "), *reg]
     elif action == "registry.credentials_handed_out":
         times = f" {event.count} times" if event.count > 1 else ""
-        parts = [_t(f"received the credentials of "), *reg, _t(times)]
+        parts = [_t("received the credentials of "), *reg, _t(times)]
         if d.get("first_image"):
             details.append(("First image", str(d["first_image"])))
     elif action == "support.viewed_registry":
@@ -154,7 +165,8 @@ def describe(event: AuditEvent) -> Sentence:
         if d.get("image"):
             details.append(("Image", str(d["image"])))
     elif action == "tool.pull_checked":
-        outcome = _status(d["outcome"]) if d.get("outcome") in set(Status) else str(d.get("outcome", ""))
+        outcome = str(d.get("outcome", ""))
+        outcome = _status(outcome) if outcome in set(Status) else outcome
         parts = [_t("checked the pull of "), _n(label), _t(f": {outcome.lower()}")]
         if d.get("image"):
             details.append(("Image", str(d["image"])))
@@ -165,7 +177,8 @@ def describe(event: AuditEvent) -> Sentence:
         if d.get("plan"):
             details.append(("Plan", str(d["plan"]).capitalize()))
     elif action == "org.plan_changed":
-        parts = [_t(f"changed the plan from {str(d.get('from', '')).capitalize()} to {str(d.get('to', '')).capitalize()}")]
+        old, new = (str(d.get(key, "")).capitalize() for key in ("from", "to"))
+        parts = [_t(f"changed the plan from {old} to {new}")]
     elif action == "user.created":
         parts = [_t("added "), _n(label)]
         if d.get("role"):

@@ -17,7 +17,7 @@ from datetime import timedelta
 from sqlalchemy import Select, func, or_, select
 
 from ..extensions import db
-from ..models import AuditEvent, Organization, PLANS, Registry, RunnerToken, User, utcnow
+from ..models import PLANS, AuditEvent, Organization, Registry, RunnerToken, User, utcnow
 from ..registry_client import statuses
 from ..registry_client.providers import PROVIDERS
 from . import audit
