@@ -7,7 +7,7 @@ distinct in a plain unique constraint). A downgrade deletes org tokens: the old 
 turn them into platform-wide ones.
 
 Revision ID: 0004_runner_token_scope
-Revises: 0003_tool_pull_checks
+Revises: 0007_support_indexes
 Create Date: 2026-12-02 02:40:00
 
 """
@@ -17,7 +17,8 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0004_runner_token_scope'
-down_revision = '0003_tool_pull_checks'
+# Chained after main's 0007 (merged in): the guide's '0003_tool_pull_checks' would make two heads.
+down_revision = '0007_support_indexes'
 branch_labels = None
 depends_on = None
 

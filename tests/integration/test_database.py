@@ -149,7 +149,7 @@ def test_migration_0004_makes_existing_runner_tokens_platform_tokens(backend_url
 
     app = make_app(make_config(backend_url))
     with app.app_context():
-        upgrade(revision="0003_tool_pull_checks")
+        upgrade(revision="0007_support_indexes")
         with db.engine.begin() as connection:
             connection.execute(text(
                 "INSERT INTO runner_tokens (name, token_hash, created_at) "
@@ -162,7 +162,7 @@ def test_migration_0004_makes_existing_runner_tokens_platform_tokens(backend_url
         runner_tokens.create("old", org=org)  # the same name in an org is fine
         db.session.commit()
         db.session.remove()
-        downgrade(revision="0003_tool_pull_checks")
+        downgrade(revision="0007_support_indexes")
         with db.engine.connect() as connection:
             names = list(connection.execute(text("SELECT name FROM runner_tokens")).scalars())
         assert names == ["old"]
