@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import select
+
 from tests.support.factories import registry_row
 from tests.support.queries import queries_of_get
 from webapp.extensions import db
-from webapp.models import Membership, utcnow
+from webapp.models import Membership, Registry, utcnow
 from webapp.services import accounts
 
 PAGE = "/orgs/{slug}/settings/infrastructure/container-registry/"
@@ -50,8 +52,38 @@ def test_the_registry_page_sends_as_many_queries_at_100_rows_as_at_10(app, make,
     add_rows(app, "large", 100)
     auth.login(email)
     counts = {}
-    for slug, rows in (("small", 10), ("large", 100)):
-        page = client.get(PAGE.format(slug=slug)).get_data(as_text=True)
-        assert page.count('<tr id="registry-') == rows and "badge" in page
-        counts[rows] = len(queries_of_get(client, PAGE.format(slug=slug)))
-    assert counts[100] == counts[10], counts
+    # 100 registries show in pages of 50: the first, the second, and a search.
+    for label, path, rows in (("10", PAGE.format(slug="small"), 10),
+                              ("100", PAGE.format(slug="large"), 50),
+                              ("100, page 2", PAGE.format(slug="large") + "?page=2", 50),
+                              ("100, search", PAGE.format(slug="large") + "?q=registry+0", 50)):
+        page = client.get(path).get_data(as_text=True)
+        assert page.count('<tr id="registry-') == rows and "badge" in page, label
+        counts[label] = len(queries_of_get(client, path))
+    assert len(set(counts.values())) == 1, counts
+
+
+def test_the_detail_page_sends_as_many_queries_at_100_registries_as_at_10(
+    app, make, auth, client
+):
+    make.org("small")
+    make.org("large")
+    email = make.user("admin@small.test", org="small")
+    with app.app_context():
+        db.session.add(Membership(user=accounts.find_user(email), org=accounts.find_org("large"),
+                                  role="admin"))
+        db.session.commit()
+    add_rows(app, "small", 10)
+    add_rows(app, "large", 100)
+    auth.login(email)
+    counts = {}
+    for slug in ("small", "large"):
+        with app.app_context():
+            org = accounts.find_org(slug)
+            registry_id = db.session.scalar(
+                select(Registry.id).where(Registry.org_id == org.id).order_by(Registry.name)
+            )
+        path = PAGE.format(slug=slug) + str(registry_id)
+        assert "Check history" in client.get(path).get_data(as_text=True)
+        counts[slug] = len(queries_of_get(client, path))
+    assert counts["small"] == counts["large"], counts

@@ -12,9 +12,10 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from .. import paging
 from ..extensions import db
 from ..models import Organization, Registry, User, utcnow
 from ..registry_client import statuses
@@ -70,6 +71,53 @@ def active(org: Organization) -> list[Registry]:
         .order_by(func.lower(Registry.name))
     )
     return list(db.session.scalars(query))
+
+
+#: What a row of the registry list shows, read as plain rows (no ORM objects): the row template
+#: reads these attribute names from a row or a Registry alike.
+ROW_COLUMNS = (
+    Registry.id,
+    Registry.kind,
+    Registry.name,
+    Registry.host,
+    Registry.namespace,
+    Registry.username,
+    Registry.status,
+    Registry.status_reason,
+    Registry.last_checked_at,
+    Registry.lease_until,
+    Registry.check_requested_at,
+)
+
+
+def listing(org: Organization, query: str, number: int) -> paging.Page:
+    """One page of the org's active registries by name, those whose name, address or username
+    contain `query` (case-insensitive), in one statement (the total rides along as a window
+    count; a page past the end costs a second one)."""
+    conditions = [Registry.org_id == org.id, Registry.state == "active"]
+    if query:
+        text = query.lower()
+        conditions.append(
+            or_(
+                Registry.name_key.contains(text, autoescape=True),
+                Registry.host.contains(text, autoescape=True),
+                func.lower(Registry.namespace).contains(text, autoescape=True),
+                func.lower(Registry.username).contains(text, autoescape=True),
+            )
+        )
+    statement = (
+        select(*ROW_COLUMNS, func.count().over().label("total"))
+        .where(*conditions)
+        .order_by(func.lower(Registry.name), Registry.id)
+        .limit(paging.PAGE_SIZE)
+        .offset(paging.offset(number))
+    )
+    rows = list(db.session.execute(statement))
+    if rows:
+        total = rows[0].total
+    else:
+        total = db.session.scalar(select(func.count()).select_from(Registry).where(*conditions))
+    return paging.Page(rows, total or 0, number, query)
 
 
 def commit(org: Organization, name: str, host: str, namespace: str, exclude: uuid.UUID) -> None:
