@@ -115,6 +115,8 @@ def listing(org: Organization, query: str, number: int) -> paging.Page:
     rows = list(db.session.execute(statement))
     if rows:
         total = rows[0].total
+    elif number == 1:
+        total = 0
     else:
         total = db.session.scalar(select(func.count()).select_from(Registry).where(*conditions))
     return paging.Page(rows, total or 0, number, query)
@@ -361,16 +363,17 @@ def remove(org: Organization, registry: Registry, dependents: int = 0) -> None:
     )
 
 
-def failing_alerts(org: Organization) -> list[Registry]:
-    """Active registries that worked before and fail now, not dismissed: the settings banner."""
-    query = select(Registry).where(
+def failing_alerts(org: Organization) -> list:
+    """Active registries that worked before and fail now, not dismissed: the settings banner.
+    Plain rows of what the banner shows (id, name, status, kind), not ORM objects."""
+    query = select(Registry.id, Registry.name, Registry.status, Registry.kind).where(
         Registry.org_id == org.id,
         Registry.state == "active",
         Registry.last_success_at.is_not(None),
         Registry.status.in_(tuple(statuses.FAILING)),
         Registry.alert_dismissed_at.is_(None),
     )
-    return list(db.session.scalars(query.order_by(func.lower(Registry.name))))
+    return list(db.session.execute(query.order_by(func.lower(Registry.name))))
 
 
 def dismiss_alerts(org: Organization) -> int:
