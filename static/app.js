@@ -124,16 +124,17 @@
   }
 
   function fillRowMenu(menu, list, button) {
-    var row = menu.getAttribute("data-row");
-    var url = list.getAttribute("data-base") + row;
+    var tr = menu.closest("tr");
+    var prefix = list.getAttribute("data-row-prefix") || "";
+    var url = list.getAttribute("data-base") + tr.id.slice(prefix.length);
     forEach(list.querySelectorAll(".menu__item"), function (item) {
       var verb = item.getAttribute("data-swap");
       var path = item.getAttribute("data-path") || "";
       item.href = url + (verb === "post" ? "#actions" : path);
       item.setAttribute("data-url", url + path);
-      item.setAttribute("data-target", "registry-" + row);
+      item.setAttribute("data-target", tr.id);
     });
-    list.setAttribute("aria-labelledby", button.id);
+    list.setAttribute("aria-label", button.textContent.replace(/\s+/g, " ").trim());
     if (list.parentNode !== menu) {
       menu.appendChild(list);
     }
