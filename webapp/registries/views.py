@@ -15,7 +15,7 @@ from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from .. import htmx, paging
-from ..access import admin_only, current_org
+from ..access import admin_only, current_org, is_admin
 from ..extensions import db
 from ..forms import EmptyForm
 from ..limits import outbound_checks
@@ -45,10 +45,12 @@ def _carried_values(token: str | None) -> dict[str, str]:
 @bp.route("/")
 def index():
     query, number = paging.requested(request.args)
-    page = registries.listing(current_org(), query, number)
+    # The failing-registry banner (admins only, as the shell's own query) in the same statement.
+    page, failing = registries.listing(current_org(), query, number, with_alerts=is_admin())
     return htmx.render(
         "registries/index.html",
         "registries/_list.html",
+        failing_registries=failing,
         page=page,
         registries=page.items,
         rows_base=url_for(".index"),

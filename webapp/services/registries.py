@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, literal, or_, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 
 from .. import paging
@@ -90,10 +90,14 @@ ROW_COLUMNS = (
 )
 
 
-def listing(org: Organization, query: str, number: int) -> paging.Page:
+def listing(
+    org: Organization, query: str, number: int, *, with_alerts: bool = False
+) -> tuple[paging.Page, list]:
     """One page of the org's active registries by name, those whose name, address or username
-    contain `query` (case-insensitive), in one statement (the total rides along as a window
-    count; a page past the end costs a second one)."""
+    contain `query` (case-insensitive), and with `with_alerts` the failing-registry banner's
+    (`failing_alerts`), all in one statement: the page's rows (the total rides along as a
+    window count) UNION ALL the alerts, each part numbered in its order. A page past the end
+    costs a second statement, for the total."""
     conditions = [Registry.org_id == org.id, Registry.state == "active"]
     if query:
         text = query.lower()
@@ -105,21 +109,40 @@ def listing(org: Organization, query: str, number: int) -> paging.Page:
                 func.lower(Registry.username).contains(text, autoescape=True),
             )
         )
-    statement = (
-        select(*ROW_COLUMNS, func.count().over().label("total"))
+    by_name = (func.lower(Registry.name), Registry.id)
+    rows_part = (
+        select(
+            *ROW_COLUMNS,
+            literal(0).label("alert"),
+            func.row_number().over(order_by=by_name).label("position"),
+            func.count().over().label("total"),
+        )
         .where(*conditions)
-        .order_by(func.lower(Registry.name), Registry.id)
+        .order_by(*by_name)
         .limit(paging.PAGE_SIZE)
         .offset(paging.offset(number))
     )
-    rows = list(db.session.execute(statement))
+    if with_alerts:
+        alerts_part = select(
+            *ROW_COLUMNS,
+            literal(1).label("alert"),
+            func.row_number().over(order_by=by_name).label("position"),
+            literal(0).label("total"),
+        ).where(*_alerting(org))
+        parts = [select(part.subquery()) for part in (rows_part, alerts_part)]
+        statement = union_all(*parts)
+    else:
+        statement = select(rows_part.subquery())
+    found = sorted(db.session.execute(statement), key=lambda row: (row.alert, row.position))
+    rows = [row for row in found if not row.alert]
+    alerts = [row for row in found if row.alert]
     if rows:
         total = rows[0].total
     elif number == 1:
         total = 0
     else:
         total = db.session.scalar(select(func.count()).select_from(Registry).where(*conditions))
-    return paging.Page(rows, total or 0, number, query)
+    return paging.Page(rows, total or 0, number, query), alerts
 
 
 def commit(org: Organization, name: str, host: str, namespace: str, exclude: uuid.UUID) -> None:
@@ -363,15 +386,21 @@ def remove(org: Organization, registry: Registry, dependents: int = 0) -> None:
     )
 
 
-def failing_alerts(org: Organization) -> list:
-    """Active registries that worked before and fail now, not dismissed: the settings banner.
-    Plain rows of what the banner shows (id, name, status, kind), not ORM objects."""
-    query = select(Registry.id, Registry.name, Registry.status, Registry.kind).where(
+def _alerting(org: Organization) -> tuple:
+    return (
         Registry.org_id == org.id,
         Registry.state == "active",
         Registry.last_success_at.is_not(None),
         Registry.status.in_(tuple(statuses.FAILING)),
         Registry.alert_dismissed_at.is_(None),
+    )
+
+
+def failing_alerts(org: Organization) -> list:
+    """Active registries that worked before and fail now, not dismissed: the settings banner.
+    Plain rows of what the banner shows (id, name, status, kind), not ORM objects."""
+    query = select(Registry.id, Registry.name, Registry.status, Registry.kind).where(
+        *_alerting(org)
     )
     return list(db.session.execute(query.order_by(func.lower(Registry.name))))
 
