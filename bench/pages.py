@@ -266,7 +266,14 @@ def sign_in(port: int, email: str) -> str:
     }, form.encode())
     if answer.status != 302 or "/login" in answer.headers.get("Location", "/login"):
         raise SystemExit(f"sign-in failed: POST /login answered {answer.status}")
-    return session_cookie(answer)
+    cookie = session_cookie(answer)
+    # Then the page it lands on, as a browser does: that page signs the session's CSRF token
+    # (a changed session), and the cookie it sends back is the one every later page gets.
+    landing = request(port, "GET", answer.headers["Location"], {"Cookie": cookie})
+    try:
+        return session_cookie(landing)
+    except SystemExit:
+        return cookie
 
 
 def check(port: int, page: Page, cookie: str | None) -> bytes:
@@ -280,6 +287,9 @@ def check(port: int, page: Page, cookie: str | None) -> bytes:
     problem = page.expect(response.data.decode())
     if problem:
         raise SystemExit(f"{page.label}: GET {page.path}: {problem}")
+    if cookie and response.headers.get("Set-Cookie"):
+        # A fresh cookie changes nothing here: the page wrote the session (or renewed it).
+        raise SystemExit(f"{page.label}: GET {page.path} sent Set-Cookie with a fresh session")
     return response.data
 
 
@@ -765,7 +775,8 @@ def main() -> None:
         }
         try:
             cookie = sign_in(ports["product"], seeded.email)
-            print("signed in once over HTTP; every URL answers 200 with its content:")
+            print("signed in once over HTTP; every URL answers 200 with its content and no "
+                  "Set-Cookie (nothing changed, the cookie is fresh):")
             for page in [HELLO, *product_pages(seeded)]:
                 port = ports["hello" if page is HELLO else "product"]
                 body = check(port, page, None if page is HELLO else cookie)
