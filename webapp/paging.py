@@ -52,5 +52,18 @@ def requested(args: Mapping[str, str]) -> tuple[str, int]:
     return query, max(number, 1)
 
 
+#: The escape character of `like_pattern`'s patterns (`LIKE … ESCAPE '/'`).
+LIKE_ESCAPE = "/"
+
+
+def like_pattern(query: str) -> str:
+    """`%<query>%` in lowercase for a LIKE that finds the text itself: its %, _ and / are
+    escaped, so they are not wildcards."""
+    text = query.lower()
+    for character in (LIKE_ESCAPE, "%", "_"):
+        text = text.replace(character, LIKE_ESCAPE + character)
+    return f"%{text}%"
+
+
 def offset(number: int, size: int = PAGE_SIZE) -> int:
     return (number - 1) * size

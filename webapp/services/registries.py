@@ -9,10 +9,11 @@ the moment it arrives and never leaves this layer except to the check and pull s
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import func, literal, or_, select, union_all, update
+from sqlalchemy import bindparam, func, literal, or_, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 
 from .. import paging
@@ -98,17 +99,48 @@ def listing(
     (`failing_alerts`), all in one statement: the page's rows (the total rides along as a
     window count) UNION ALL the alerts, each part numbered in its order. A page past the end
     costs a second statement, for the total."""
-    conditions = [Registry.org_id == org.id, Registry.state == "active"]
-    if query:
-        text = query.lower()
+    params = {
+        "org_id": org.id,
+        "size": paging.PAGE_SIZE,
+        "skip": paging.offset(number),
+        "pattern": paging.like_pattern(query),
+    }
+    found = sorted(
+        db.session.execute(_listing_statement(with_alerts, bool(query)), params),
+        key=lambda row: (row.alert, row.position),
+    )
+    rows = [row for row in found if not row.alert]
+    alerts = [row for row in found if row.alert]
+    if rows:
+        total = rows[0].total
+    elif number == 1:
+        total = 0
+    else:
+        count = select(func.count()).select_from(Registry).where(*_listed(bool(query)))
+        total = db.session.scalar(count, params)
+    return paging.Page(rows, total or 0, number, query), alerts
+
+
+def _listed(searching: bool) -> list:
+    """The list's conditions, with bound parameters `org_id` and (searching) `pattern`."""
+    conditions = [Registry.org_id == bindparam("org_id"), Registry.state == "active"]
+    if searching:
+        pattern = bindparam("pattern")
         conditions.append(
             or_(
-                Registry.name_key.contains(text, autoescape=True),
-                Registry.host.contains(text, autoescape=True),
-                func.lower(Registry.namespace).contains(text, autoescape=True),
-                func.lower(Registry.username).contains(text, autoescape=True),
+                Registry.name_key.like(pattern, escape=paging.LIKE_ESCAPE),
+                Registry.host.like(pattern, escape=paging.LIKE_ESCAPE),
+                func.lower(Registry.namespace).like(pattern, escape=paging.LIKE_ESCAPE),
+                func.lower(Registry.username).like(pattern, escape=paging.LIKE_ESCAPE),
             )
         )
+    return conditions
+
+
+@functools.cache
+def _listing_statement(with_alerts: bool, searching: bool):
+    """Built once per shape (building it costs more than running it, on SQLite); the values
+    are bound parameters: org_id, size, skip, pattern."""
     by_name = (func.lower(Registry.name), Registry.id)
     rows_part = (
         select(
@@ -117,32 +149,20 @@ def listing(
             func.row_number().over(order_by=by_name).label("position"),
             func.count().over().label("total"),
         )
-        .where(*conditions)
+        .where(*_listed(searching))
         .order_by(*by_name)
-        .limit(paging.PAGE_SIZE)
-        .offset(paging.offset(number))
+        .limit(bindparam("size"))
+        .offset(bindparam("skip"))
     )
-    if with_alerts:
-        alerts_part = select(
-            *ROW_COLUMNS,
-            literal(1).label("alert"),
-            func.row_number().over(order_by=by_name).label("position"),
-            literal(0).label("total"),
-        ).where(*_alerting(org))
-        parts = [select(part.subquery()) for part in (rows_part, alerts_part)]
-        statement = union_all(*parts)
-    else:
-        statement = select(rows_part.subquery())
-    found = sorted(db.session.execute(statement), key=lambda row: (row.alert, row.position))
-    rows = [row for row in found if not row.alert]
-    alerts = [row for row in found if row.alert]
-    if rows:
-        total = rows[0].total
-    elif number == 1:
-        total = 0
-    else:
-        total = db.session.scalar(select(func.count()).select_from(Registry).where(*conditions))
-    return paging.Page(rows, total or 0, number, query), alerts
+    if not with_alerts:
+        return select(rows_part.subquery())
+    alerts_part = select(
+        *ROW_COLUMNS,
+        literal(1).label("alert"),
+        func.row_number().over(order_by=by_name).label("position"),
+        literal(0).label("total"),
+    ).where(Registry.org_id == bindparam("org_id"), *_alerting())
+    return union_all(*(select(part.subquery()) for part in (rows_part, alerts_part)))
 
 
 def commit(org: Organization, name: str, host: str, namespace: str, exclude: uuid.UUID) -> None:
@@ -386,9 +406,9 @@ def remove(org: Organization, registry: Registry, dependents: int = 0) -> None:
     )
 
 
-def _alerting(org: Organization) -> tuple:
+def _alerting() -> tuple:
+    """What makes an org's registry one the banner lists."""
     return (
-        Registry.org_id == org.id,
         Registry.state == "active",
         Registry.last_success_at.is_not(None),
         Registry.status.in_(tuple(statuses.FAILING)),
@@ -399,10 +419,17 @@ def _alerting(org: Organization) -> tuple:
 def failing_alerts(org: Organization) -> list:
     """Active registries that worked before and fail now, not dismissed: the settings banner.
     Plain rows of what the banner shows (id, name, status, kind), not ORM objects."""
-    query = select(Registry.id, Registry.name, Registry.status, Registry.kind).where(
-        *_alerting(org)
+    return list(db.session.execute(_failing_statement(), {"org_id": org.id}))
+
+
+@functools.cache
+def _failing_statement():
+    """Built once (every settings page runs it): the org is the bound parameter `org_id`."""
+    return (
+        select(Registry.id, Registry.name, Registry.status, Registry.kind)
+        .where(Registry.org_id == bindparam("org_id"), *_alerting())
+        .order_by(func.lower(Registry.name), Registry.id)
     )
-    return list(db.session.execute(query.order_by(func.lower(Registry.name))))
 
 
 def dismiss_alerts(org: Organization) -> int:
