@@ -111,10 +111,6 @@ def orgs_of(user: User) -> list[Organization]:
     return sorted((member.org for member in user.memberships), key=lambda org: org.name.lower())
 
 
-def membership(user: User, org: Organization) -> Membership | None:
-    return next((member for member in user.memberships if member.org_id == org.id), None)
-
-
 def membership_by_slug(user: User, slug: str) -> Membership | None:
     """The user's membership of the org with this slug, None if they have none (or the org does
     not exist: the caller cannot tell the two apart, and neither can anyone it answers)."""
