@@ -5,7 +5,8 @@
  *   2. the action menu (a WAI-ARIA menu button);
  *   3. Escape in an inline edit form;
  *   4. focus after a swap;
- *   5. errors are never silent.
+ *   5. errors are never silent;
+ *   6. copy buttons.
  */
 (function () {
   "use strict";
@@ -284,13 +285,49 @@
     }
   });
 
+  // --- 6. Copy buttons -----------------------------------------------------------------------
+  // <button data-copy="<id>" hidden> copies the text of element <id>. Hidden without JavaScript
+  // (the text is selectable anyway); shown where the clipboard API exists. Says what it did.
+
+  function upgradeCopyButtons() {
+    if (!navigator.clipboard) {
+      return;
+    }
+    forEach(document.querySelectorAll("button[data-copy][hidden]"), function (button) {
+      button.hidden = false;
+    });
+  }
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("button[data-copy]");
+    var source = button && document.getElementById(button.getAttribute("data-copy"));
+    if (!source || !navigator.clipboard) {
+      return;
+    }
+    var label = button.getAttribute("data-label") || button.textContent;
+    button.setAttribute("data-label", label);
+    navigator.clipboard.writeText(source.textContent).then(function () {
+      button.textContent = "Copied";
+    }, function () {
+      button.textContent = "Copy failed: select the text instead";
+    });
+    window.setTimeout(function () {
+      button.textContent = label;
+    }, 2000);
+  });
+
   // --- Start: upgrade the menus now, and after every swap --------------------------------------
 
-  document.addEventListener(HTMX_EVENTS.load, upgradeMenus);
-  document.addEventListener(HTMX_EVENTS.afterSwap, upgradeMenus);
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", upgradeMenus);
-  } else {
+  function upgrade() {
     upgradeMenus();
+    upgradeCopyButtons();
+  }
+
+  document.addEventListener(HTMX_EVENTS.load, upgrade);
+  document.addEventListener(HTMX_EVENTS.afterSwap, upgrade);
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", upgrade);
+  } else {
+    upgrade();
   }
 })();
