@@ -22,7 +22,7 @@ from werkzeug.exceptions import HTTPException
 from ..extensions import client_address, csrf, db
 from ..request_hooks import is_api_request, reads_first
 from ..services import runner_tokens
-from ..services.pull_credentials import HandOffRefused, hand_off
+from ..services.pull_credentials import CREDENTIAL_AUTO, HandOffRefused, hand_off
 from . import bp, throttle
 
 log = logging.getLogger(__name__)
@@ -34,9 +34,14 @@ STATUS = {
     "not_enterprise": 403,
     "no_matching_registry": 404,
     "credentials_unreadable": 409,
+    "pull_token_unsupported": 409,
+    "token_unavailable": 409,
     "rate_limited": 429,
 }
-BODY_SHAPE = 'send a JSON object {"organization": "<org slug>", "image": "<image reference>"}'
+BODY_SHAPE = (
+    'send a JSON object {"organization": "<org slug>", "image": "<image reference>"} '
+    '(optionally "credential": "auto" or "pull_token")'
+)
 
 
 def _bearer() -> str | None:
@@ -77,8 +82,11 @@ def pull_credentials() -> Response:
     organization, image = fields.get("organization"), fields.get("image")
     if not isinstance(organization, str) or not isinstance(image, str):
         return _error("malformed_reference", BODY_SHAPE)
+    credential = fields.get("credential", CREDENTIAL_AUTO)
+    if not isinstance(credential, str):
+        return _error("malformed_reference", BODY_SHAPE)
     try:
-        handed = hand_off(token, organization, image)
+        handed = hand_off(token, organization, image, credential)
     except HandOffRefused as refused:
         log.info("runner token %s refused: %s", token.id, refused.code)
         return _error(refused.code, refused.message)
@@ -94,6 +102,8 @@ def pull_credentials() -> Response:
         },
         "auths": handed.auths,
     }
+    if handed.credential is not None:
+        answer["credential"] = handed.credential
     return jsonify(answer)
 
 

@@ -32,6 +32,7 @@ from ..database import writing
 from ..extensions import db
 from ..models import Registry, RunnerToken, utcnow
 from ..registry_client.check import probe_manifest, run_check
+from ..registry_client import providers
 from ..registry_client.providers import auth_key
 from ..registry_client.reference import ImageReference, InvalidReference, parse_reference
 from ..registry_client.statuses import Status
@@ -57,10 +58,18 @@ class HandOffRefused(Exception):
 
 @dataclass(frozen=True)
 class HandOff:
-    """What the runner receives: which registry, and an `auths` object valid as auth.json."""
+    """What the runner receives: which registry, an `auths` object valid as auth.json, and
+    what the credential is (`{"kind": "ecr_token", "expires_at": …}` for a minted token; None
+    for the stored password or token)."""
 
     registry: Registry
     auths: dict[str, dict[str, str]] = field(repr=False)
+    credential: dict[str, object] | None = None
+
+
+#: What a runner may ask for (`"credential"` in the request): whatever the registry's kind
+#: hands out best, or a short-lived pull token.
+CREDENTIAL_AUTO, CREDENTIAL_PULL_TOKEN = "auto", "pull_token"
 
 
 def server_key(registry: Registry) -> str:
@@ -74,7 +83,9 @@ def auth_entry(username: str, secret: str) -> dict[str, str]:
     return {"username": username, "password": secret, "auth": token}
 
 
-def hand_off(token: RunnerToken, organization: str, image: str) -> HandOff:
+def hand_off(
+    token: RunnerToken, organization: str, image: str, credential: str = CREDENTIAL_AUTO
+) -> HandOff:
     """The credentials for `image` of the org `organization`, or `HandOffRefused`.
 
     Writes what it must in its own short transactions: the token's use (at most once a minute)
@@ -104,15 +115,19 @@ def hand_off(token: RunnerToken, organization: str, image: str) -> HandOff:
         raise HandOffRefused(
             "no_matching_registry", f"no connected registry serves {reference.canonical}"
         )
-    try:
-        secret = credentials.read_secret(registry)
-    except CredentialsUnreadable:
-        log.warning("pull credentials of registry %s are unreadable", registry.id)
-        raise HandOffRefused(
-            "credentials_unreadable",
-            f"the credentials of registry {registry.name!r} cannot be decrypted; an admin "
-            "must enter them again",
-        ) from None
+    described = None
+    if providers.get(registry.kind).mints_tokens:
+        secret, described = _minted(registry, credential)
+    else:
+        try:
+            secret = credentials.read_secret(registry)
+        except CredentialsUnreadable:
+            log.warning("pull credentials of registry %s are unreadable", registry.id)
+            raise HandOffRefused(
+                "credentials_unreadable",
+                f"the credentials of registry {registry.name!r} cannot be decrypted; an admin "
+                "must enter them again",
+            ) from None
     auths = {server_key(registry): auth_entry(registry.username, secret)}
     del secret
     audit.record_counted(
@@ -124,7 +139,36 @@ def hand_off(token: RunnerToken, organization: str, image: str) -> HandOff:
         actor=audit.Actor("runner", str(token.id), f"runner token {token.name}"),
     )
     log.info("handed pull credentials of registry %s to runner token %s", registry.id, token.id)
-    return HandOff(registry=registry, auths=auths)
+    return HandOff(registry=registry, auths=auths, credential=described)
+
+
+def _minted(registry: Registry, credential: str) -> tuple[str, dict[str, object]]:
+    """The current minted token (AWS ECR), never the AWS keys behind it."""
+    if credential == CREDENTIAL_PULL_TOKEN:
+        raise HandOffRefused(
+            "pull_token_unsupported",
+            f"registry {registry.name!r} is AWS ECR, which signs in with Basic credentials "
+            "only: ask for \"auto\" to get its current ECR token",
+        )
+    try:
+        token = credentials.read_token(registry)
+    except CredentialsUnreadable:
+        log.warning("minted token of registry %s is missing or unreadable", registry.id)
+        raise HandOffRefused(
+            "token_unavailable",
+            f"registry {registry.name!r} has no current ECR token; the platform mints one at "
+            "its next check (an admin can use Check now)",
+        ) from None
+    expires = registry.token_expires_at
+    described = {
+        "kind": TOKEN_KIND,
+        "expires_at": expires.isoformat() if expires is not None else None,
+    }
+    return token, described
+
+
+#: The `credential.kind` of a token the platform minted for an AWS ECR registry.
+TOKEN_KIND = "ecr_token"
 
 
 @dataclass(frozen=True)
@@ -168,9 +212,12 @@ def probe_pull(registry: Registry, reference: ImageReference) -> tuple[str, str]
     credentials sign in but cannot read this image, and a refused sign-in is the registry's
     failure (`auth_failed`, …).
     """
+    minted = providers.get(registry.kind).mints_tokens
     try:
-        secret = credentials.read_secret(registry)
+        secret = (credentials.read_token if minted else credentials.read_secret)(registry)
     except CredentialsUnreadable:
+        if minted:
+            return str(Status.EXPIRED), "The registry has no current token; use Check now."
         return str(Status.UNREADABLE), "The registry's stored credentials cannot be decrypted."
     target = replace(checks.target_for(registry, secret), test_image=None)
     del secret

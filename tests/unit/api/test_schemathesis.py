@@ -92,7 +92,8 @@ def make_api() -> Flask:
         if not fed.ok:
             return jsonify(validation_error(fed)), 422
         data = {"kind": fed.kind, **fed.public_data}
-        return jsonify({key: data[key] for key in answer}), 201
+        # AWS ECR has no username field (its user is always AWS): the answer says "".
+        return jsonify({key: data.get(key) or "" for key in answer}), 201
 
     @app.before_request
     def authenticate() -> tuple[Response, int] | None:
