@@ -352,3 +352,102 @@ def test_an_expired_token_is_renewed_at_most_once_per_sweep(fake_aws, htpasswd_r
         before = len(fake_aws.tokens_issued)
         sweep.run_due(datetime.now(UTC) + timedelta(seconds=1)).wait(30)
         assert len(fake_aws.tokens_issued) == before
+
+
+# --- protections -------------------------------------------------------------------------------
+
+
+def test_an_access_key_registry_without_its_secret_never_runs_as_the_platform(fake_aws):
+    from webapp.registry_client.ecr_tokens import AwsSignIn, MintRefused, mint
+    from webapp.registry_client.providers import aws_ecr
+
+    sign_in = AwsSignIn(aws_ecr.parse_host(HOST), aws_ecr.ACCESS_KEY,
+                        access_key_id=fake_aws.customer_key.access_key_id, secret_access_key=None)
+    with pytest.raises(MintRefused) as refused:
+        mint(sign_in, 5)
+    assert refused.value.status == "auth_failed"
+    assert fake_aws.calls.snapshot() == []  # nothing was signed with the platform's own keys
+
+
+def test_a_minted_token_has_its_own_purpose_and_rotates_with_the_keys(aws_env, htpasswd_registry,
+                                                                     tmp_path):
+    from webapp.services.vault import CredentialsUnreadable, KeyRing, Vault, new_key_line
+
+    enroll_ecr_password(htpasswd_registry, f"{ACCOUNT}-auth-token")
+    app = make_app(tmp_path, htpasswd_registry, aws_env.platform.arn)
+    client = admin_client(app)
+    _, token = step2_page(client)
+    connect(client, token, auth_mode="role", role_arn=ROLE_ARN)
+    registry_id = only_registry(app).id
+    with app.app_context():
+        registry = db.session.get(Registry, registry_id)
+        # Moved into the secret's place, it does not open: a token is never taken for a secret.
+        registry.secret_ciphertext, registry.secret_key_id = (registry.token_ciphertext,
+                                                              registry.token_key_id)
+        with pytest.raises(CredentialsUnreadable):
+            credentials.read_secret(registry)
+        db.session.rollback()
+        old_ring = app.extensions["vault"].ring
+        fresh = new_key_line("t9")
+        app.extensions["vault"] = Vault(KeyRing.parse(f"{fresh},t1:{'A' * 43}"))
+        report = credentials.rotate_all()
+        assert report.complete, report
+        db.session.expire_all()
+        registry = db.session.get(Registry, registry_id)
+        assert registry.token_key_id == "t9"
+        app.extensions["vault"] = Vault(KeyRing.parse(fresh))  # the old key dropped
+        assert credentials.read_token(registry) == f"{ACCOUNT}-auth-token"
+        assert old_ring.primary_id == "t1"
+
+
+def test_the_external_id_is_the_platforms_stable_across_back_and_never_chosen(
+    aws_env, htpasswd_registry, tmp_path
+):
+    app = make_app(tmp_path, htpasswd_registry, aws_env.platform.arn)
+    client = admin_client(app)
+    page, token = step2_page(client)
+    external_id = external_id_on(page)
+    back = client.post(f"{BASE}/new/aws_ecr", data={
+        "csrf_token": client.csrf_token(f"{BASE}/new/aws_ecr"), "draft": token,
+        "name": "Prod", "registry_url": HOST, "auth_mode": "role", "role_arn": ROLE_ARN,
+        "back": "1"})
+    step1 = client.get(back.headers["Location"])
+    choose = client.post(f"{BASE}/new", data={
+        "csrf_token": client.csrf_token(back.headers["Location"]), "kind": "aws_ecr",
+        "kept": re.search(r'name="kept" value="([^"]+)"', step1.get_data(as_text=True)).group(1)})
+    again = client.get(choose.headers["Location"]).get_data(as_text=True)
+    assert external_id_on(again) == external_id  # Back and forth: the same one
+    assert ROLE_ARN in again
+    # Nothing a link carries chooses it (another org's, say).
+    linked = client.get(f"{BASE}/new/aws_ecr?external_id=rc-chosen&ext=rc-chosen"
+                        "&draft_token=forged").get_data(as_text=True)
+    assert "rc-chosen" not in linked and external_id_on(linked) != external_id
+    forged = connect(client, token + "x", auth_mode="role", role_arn=ROLE_ARN)
+    assert forged.status_code == 422 and "This form expired" in forged.get_data(as_text=True)
+
+
+def test_the_docker_registry_path_for_an_ecr_address_expires_and_points_to_the_aws_type(
+    htpasswd_registry, tmp_path
+):
+    password = "pasted-get-login-password-" + uuid.uuid4().hex
+    enroll_ecr_password(htpasswd_registry, password)
+    app = make_app(tmp_path, htpasswd_registry, None)
+    client = admin_client(app)
+    page = client.get(f"{BASE}/new/docker_registry").get_data(as_text=True)
+    token = re.search(r'name="draft" type="hidden" value="([^"]+)"', page).group(1)
+    response = client.post(f"{BASE}/new/docker_registry", data={
+        "csrf_token": client.csrf_token(f"{BASE}/new/docker_registry"), "draft": token,
+        "name": "Pasted ECR", "registry_url": HOST, "username": "AWS", "password": password})
+    assert response.status_code in (302, 303), response.get_data(as_text=True)[:1500]
+    registry = only_registry(app)
+    assert registry.status == "connected", registry.status_reason
+    left = registry.expires_at - datetime.now(UTC)
+    assert timedelta(hours=11, minutes=59) < left <= timedelta(hours=12)
+    detail = client.get(f"{BASE}/{registry.id}").get_data(as_text=True)
+    assert registry.expires_at.strftime("%Y-%m-%d %H:%M") in detail
+    with app.app_context():
+        sweep.mark_expired(registry.expires_at + timedelta(minutes=1))
+        expired = db.session.get(Registry, registry.id)
+        assert expired.status == "expired"
+    detail = client.get(f"{BASE}/{registry.id}").get_data(as_text=True)
+    assert "Credentials expired" in detail and "AWS ECR type" in detail
