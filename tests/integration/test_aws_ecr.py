@@ -451,3 +451,53 @@ def test_the_docker_registry_path_for_an_ecr_address_expires_and_points_to_the_a
         assert expired.status == "expired"
     detail = client.get(f"{BASE}/{registry.id}").get_data(as_text=True)
     assert "Credentials expired" in detail and "AWS ECR type" in detail
+
+
+def test_the_secret_access_key_and_the_minted_token_appear_on_no_page_log_or_audit_entry(
+    fake_aws, htpasswd_registry, tmp_path, caplog
+):
+    import base64
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    key = fake_aws.add_access_key(account=ACCOUNT, user="canary")
+    minted = "CANARY-minted-" + uuid.uuid4().hex
+    fake_aws.script_ecr(password=minted)
+    enroll_ecr_password(htpasswd_registry, minted)
+    app = make_app(tmp_path, htpasswd_registry, fake_aws.platform.arn)
+    client = admin_client(app)
+    hx = {"HX-Request": "true"}
+    bodies: list[str] = []
+
+    def seen(response):
+        bodies.append(response.get_data(as_text=True) + str(response.headers))
+        return response
+
+    _, token = step2_page(client)
+    seen(connect(client, token, registry_url="not ecr", auth_mode="access_key",
+                 access_key_id=key.access_key_id, password=key.secret_access_key))
+    response = seen(connect(client, token, auth_mode="access_key",
+                            access_key_id=key.access_key_id, password=key.secret_access_key))
+    registry = only_registry(app)
+    assert registry.status == "connected", registry.status_reason
+    fake_aws.refuse("GetAuthorizationToken", "AccessDeniedException", times=1)
+    seen(client.post(f"{BASE}/{registry.id}/check",
+                     data={"csrf_token": client.csrf_token(f"{BASE}/{registry.id}")}))
+    for path in [response.headers["Location"], f"{BASE}/", f"{BASE}/{registry.id}",
+                 f"{BASE}/{registry.id}/credentials", f"{BASE}/{registry.id}/connect/status",
+                 "/orgs/acme/settings/audit-log/"]:
+        seen(client.get(path))
+        seen(client.get(path, headers=hx))
+    answer = seen(runner_answer(app, f"{HOST}/team/app:1"))
+    assert answer.get_json()["auths"][HOST]["password"] == minted  # the runner's, only
+    bodies.pop()
+    with app.app_context():
+        audit = repr([(e.action, e.details, e.target_label) for e in
+                      db.session.query(AuditEvent).all()])
+    logs = caplog.text + repr([r.__dict__ for r in caplog.records])
+    token_b64 = base64.b64encode(f"AWS:{minted}".encode()).decode()
+    for secret in (key.secret_access_key, minted, token_b64):
+        for body in bodies:
+            assert secret not in body
+        assert secret not in audit
+        assert secret not in logs

@@ -24,6 +24,34 @@ from .statuses import Status
 
 log = logging.getLogger(__name__)
 
+
+class _NoBotocoreDebug(logging.Filter):
+    """botocore's DEBUG records hold what must never reach a log: response bodies (the minted
+    token, AssumeRole's temporary credentials), signed headers (a session token). Dropped at
+    the logger that makes them, whatever level the operator sets."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.INFO
+
+
+_QUIET = _NoBotocoreDebug()
+#: botocore's loggers that put request or response contents into DEBUG records.
+BOTOCORE_LOGGERS = (
+    "botocore",
+    "botocore.auth",
+    "botocore.credentials",
+    "botocore.endpoint",
+    "botocore.hooks",
+    "botocore.httpsession",
+    "botocore.parsers",
+    "botocore.regions",
+    "botocore.retries.standard",
+    "botocore.retryhandler",
+    "botocore.utils",
+)
+for _name in BOTOCORE_LOGGERS:
+    logging.getLogger(_name).addFilter(_QUIET)
+
 __all__ = ["AwsSignIn", "MintRefused", "MintedToken", "mint"]
 
 

@@ -45,13 +45,13 @@ class AwsEcrSettingsForm(RegistrySettingsForm):
         description="The IAM role in your account that the platform assumes, e.g. "
         "arn:aws:iam::123456789012:role/registry-pull.",
         filters=[strip],
-        validators=[Optional(), Length(max=2048)],
+        validators=[Length(max=2048)],  # required in role mode (details)
     )
     access_key_id = StringField(
         provider.username.label,
         description=provider.username.help,
         filters=[strip],
-        validators=[Optional(), Length(max=128)],
+        validators=[Length(max=128)],  # required in access key mode (details)
     )
     password = secret_field(provider.secret)
     test_image = StringField(
@@ -63,6 +63,11 @@ class AwsEcrSettingsForm(RegistrySettingsForm):
     )
     #: An existing registry's external ID (Edit details, Replace credentials): never changed.
     stored_external_id: str | None = None
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        # Absent means the default (the API); on the page one of the two is always chosen.
+        self.auth_mode.flags.optional = False
 
     @property
     def address_field(self) -> Field:
