@@ -118,6 +118,10 @@ def test_role_mode_connects_through_moto_and_the_runner_answer_pulls(
     assert registry.expires_at is None  # the registry's own expiry stays apart
     assert registry.next_check_at <= datetime.now(UTC) + timedelta(seconds=1)
 
+    detail = client.get(f"{BASE}/{registry.id}").get_data(as_text=True)
+    assert "AWS setup" in detail and external_id in detail and "expiry unknown" in detail
+    assert f'"sts:ExternalId": "{external_id}"' in detail  # the trust policy, to paste again
+
     answer = runner_answer(app, f"{HOST}/{repo}:v1")
     assert answer.status_code == 200, answer.get_data(as_text=True)
     body = answer.get_json()
@@ -248,7 +252,9 @@ def test_fake_get_authorization_token_refused_shows_the_policy_to_add(
     assert "ecr:GetAuthorizationToken" in registry.status_reason
     status_page = client.get(f"{BASE}/{registry.id}/connect").get_data(as_text=True)
     assert "ecr:GetAuthorizationToken" in status_page
-    assert "permissions policy" in status_page.lower()
+    # The policy to add, with this registry's account, region and namespace in it
+    assert 'id="aws-permissions-policy"' in status_page
+    assert f"arn:aws:ecr:eu-west-1:{ACCOUNT}:repository/team/*" in status_page
 
 
 def test_a_repository_that_refuses_the_pull_is_missing_scope(
