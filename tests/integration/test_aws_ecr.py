@@ -120,7 +120,7 @@ def test_role_mode_connects_through_moto_and_the_runner_answer_pulls(
 
     detail = client.get(f"{BASE}/{registry.id}").get_data(as_text=True)
     assert "AWS setup" in detail and external_id in detail and "expiry unknown" in detail
-    assert f'"sts:ExternalId": "{external_id}"' in detail  # the trust policy, to paste again
+    assert f'&#34;sts:ExternalId&#34;: &#34;{external_id}&#34;' in detail  # the trust policy
 
     answer = runner_answer(app, f"{HOST}/{repo}:v1")
     assert answer.status_code == 200, answer.get_data(as_text=True)
