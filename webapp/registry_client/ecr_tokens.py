@@ -119,7 +119,9 @@ def mint(sign_in: AwsSignIn, deadline_seconds: float) -> MintedToken:
         import boto3
         from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
     except ImportError:  # pragma: no cover - boto3 is a runtime dependency
-        raise MintRefused(Status.ERROR, "The platform cannot reach AWS (boto3 is missing).") from None
+        raise MintRefused(
+            Status.ERROR, "The platform cannot reach AWS (boto3 is missing)."
+        ) from None
     config = _config(deadline_seconds)
     session = boto3.session.Session()
     stage = "sts"

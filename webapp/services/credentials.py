@@ -70,7 +70,8 @@ def seal_token(registry: Registry, token: str) -> Sealed:
 def read_token(registry: Registry) -> str:
     if registry.token_ciphertext is None or registry.token_key_id is None:
         raise CredentialsUnreadable()
-    return vault().open(Sealed(registry.token_key_id, registry.token_ciphertext), token_aad(registry))
+    sealed = Sealed(registry.token_key_id, registry.token_ciphertext)
+    return vault().open(sealed, token_aad(registry))
 
 
 def forget_token(registry: Registry) -> None:

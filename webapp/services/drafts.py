@@ -15,8 +15,8 @@ from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from ..extensions import db
-from ..registry_client.providers import aws_ecr
 from ..models import Organization, Registry, User
+from ..registry_client.providers import aws_ecr
 from . import checks, registries
 
 

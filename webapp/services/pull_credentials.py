@@ -31,8 +31,8 @@ from sqlalchemy import update
 from ..database import writing
 from ..extensions import db
 from ..models import Registry, RunnerToken, utcnow
-from ..registry_client.check import probe_manifest, run_check
 from ..registry_client import providers
+from ..registry_client.check import probe_manifest, run_check
 from ..registry_client.providers import auth_key
 from ..registry_client.reference import ImageReference, InvalidReference, parse_reference
 from ..registry_client.statuses import Status
@@ -168,7 +168,7 @@ def _minted(registry: Registry, credential: str) -> tuple[str, dict[str, object]
 
 
 #: The `credential.kind` of a token the platform minted for an AWS ECR registry.
-TOKEN_KIND = "ecr_token"
+TOKEN_KIND = "ecr_token"  # noqa: S105 - a kind name, not a secret
 
 
 @dataclass(frozen=True)

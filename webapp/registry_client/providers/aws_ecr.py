@@ -33,7 +33,11 @@ RENEW_BEFORE_SECONDS = 3600
 #: STS AssumeRole's shortest session: the token is minted at once, the session is not reused.
 SESSION_SECONDS = 900
 #: The three actions a pull needs on the repositories (GetAuthorizationToken is account-wide).
-PULL_ACTIONS = ("ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage")
+PULL_ACTIONS = (
+    "ecr:BatchCheckLayerAvailability",
+    "ecr:GetDownloadUrlForLayer",
+    "ecr:BatchGetImage",
+)
 
 PARTITION_SUFFIXES = ecr.PARTITION_SUFFIXES
 ROLE_ARN_PATTERN = re.compile(
