@@ -507,3 +507,40 @@ def test_the_secret_access_key_and_the_minted_token_appear_on_no_page_log_or_aud
             assert secret not in body
         assert secret not in audit
         assert secret not in logs
+
+
+def test_a_role_in_another_partition_than_the_platforms_is_refused_beside_the_field(
+    aws_env, htpasswd_registry, tmp_path
+):
+    app = make_app(tmp_path, htpasswd_registry, aws_env.platform.arn)  # an arn:aws: identity
+    client = admin_client(app)
+    _, token = step2_page(client)
+    china = f"arn:aws-cn:iam::{ACCOUNT}:role/registry-pull"
+    response = connect(client, token, registry_url=f"{ACCOUNT}.dkr.ecr.cn-north-1.amazonaws.com.cn",
+                       auth_mode="role", role_arn=china)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert re.search(r'id="role_arn-error">[^<]*aws-cn partition and the platform', page)
+    mixed = connect(client, token, auth_mode="role",
+                    role_arn=f"arn:aws:iam::{ACCOUNT}:role/x",
+                    registry_url=f"{ACCOUNT}.dkr.ecr.cn-north-1.amazonaws.com.cn")
+    assert "The registry is in the aws-cn partition; the role must be too" in mixed.get_data(
+        as_text=True)
+    assert not rows_of(app)
+
+
+def rows_of(app):
+    with app.app_context():
+        return db.session.query(Registry).all()
+
+
+def test_the_docker_registry_form_says_an_ecr_password_lasts_12_hours(htpasswd_registry,
+                                                                       tmp_path):
+    app = make_app(tmp_path, htpasswd_registry, None)
+    client = admin_client(app)
+    page = client.get(f"{BASE}/new/docker_registry?registry_url={HOST}/team&username=AWS")
+    text = page.get_data(as_text=True)
+    assert "expires 12 hours after it is issued" in text
+    assert f"new/aws_ecr?registry_url={HOST}/team" in text.replace("%2F", "/")
+    plain = client.get(f"{BASE}/new/docker_registry?registry_url=registry.example.com")
+    assert 'id="address-note"' not in plain.get_data(as_text=True)
