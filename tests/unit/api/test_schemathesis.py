@@ -49,6 +49,9 @@ TOKEN = "rc_test_" + "x" * 32
 EXAMPLES_PER_OPERATION = 50
 CONFIG = {
     "seed": 20240519,
+    # Generation speed is the machine's load, not the API's behaviour (no timed tests): the
+    # AWS ECR variant's patterns made hypothesis's too_slow check fire on a busy machine.
+    "suppress-health-check": ["too_slow"],
     "auth": {"openapi": {"bearer": {"bearer": TOKEN}}},
     "generation": {"max-examples": EXAMPLES_PER_OPERATION},
     "checks": {
