@@ -73,5 +73,6 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["providers"] = PROVIDERS
     app.jinja_env.globals["is_check_running"] = is_check_running
     app.jinja_env.globals["aws_setup"] = aws_setup
+    app.jinja_env.globals["utcnow"] = utcnow
     app.jinja_env.filters["ago"] = ago
     app.jinja_env.filters["registry_address"] = registry_address
