@@ -80,6 +80,9 @@ class BaseConfig:
     # services; each provider module names its own settings (webapp/registry_client/providers/).
 
     SALES_CONTACT_URL = "mailto:sales@example.com"
+    # The platform's own AWS identity (boto3's standard credential chain is, or can assume,
+    # this role): what AWS ECR registries' trust policies name. Unset: no IAM role sign-in.
+    AWS_PLATFORM_ROLE_ARN: str | None = None
 
 
 class DevelopmentConfig(BaseConfig):
@@ -145,6 +148,7 @@ def _number(name: str, value: str, kind: type) -> int | float:
 
 
 _STRINGS = (
+    "AWS_PLATFORM_ROLE_ARN",
     "SECRET_KEY",
     "CREDENTIAL_KEYS",
     "OUTBOUND_ALLOWED_NETWORKS",

@@ -5,7 +5,8 @@
  *   2. the action menu (a WAI-ARIA menu button);
  *   3. Escape in an inline edit form;
  *   4. focus after a swap;
- *   5. errors are never silent.
+ *   5. errors are never silent;
+ *   6. copy buttons.
  */
 (function () {
   "use strict";
@@ -384,39 +385,63 @@
     }
   });
 
-  // --- Copy buttons: [data-copy="<selector>"] copies that field's value (hidden without JS) ----
+  // --- 6. Copy buttons -----------------------------------------------------------------------
+  // <button data-copy="<id>" hidden> copies the text of element <id>. Hidden without JavaScript
+  // (the text is selectable anyway); shown where the clipboard API exists. Says what it did.
 
   function upgradeCopyButtons() {
-    document.querySelectorAll("[data-copy][hidden]").forEach(function (button) {
-      if (navigator.clipboard) {
-        button.hidden = false;
-      }
+    if (!navigator.clipboard) {
+      return;
+    }
+    forEach(document.querySelectorAll("button[data-copy][hidden]"), function (button) {
+      button.hidden = false;
     });
   }
 
   document.addEventListener("click", function (event) {
-    var button = event.target.closest && event.target.closest("[data-copy]");
-    if (!button) {
+    var button = event.target.closest && event.target.closest("button[data-copy]");
+    var source = button && document.getElementById(button.getAttribute("data-copy"));
+    if (!source || !navigator.clipboard) {
       return;
     }
-    var field = document.querySelector(button.getAttribute("data-copy"));
+    // A field copies its value, anything else its text; a status span beside it says what
+    // happened (read out by screen readers), else the button's own label does for 2 s.
+    var text = "value" in source ? source.value : source.textContent;
     var status = button.parentElement.querySelector("[data-copy-status]");
-    navigator.clipboard.writeText(field.value).then(
-      function () { if (status) { status.textContent = "Copied."; } },
-      function () { field.select(); if (status) { status.textContent = "Select the text and copy it."; } }
-    );
+    var label = button.getAttribute("data-label") || button.textContent;
+    button.setAttribute("data-label", label);
+    function say(message) {
+      if (status) {
+        status.textContent = message;
+        return;
+      }
+      button.textContent = message;
+      window.setTimeout(function () {
+        button.textContent = label;
+      }, 2000);
+    }
+    navigator.clipboard.writeText(text).then(function () {
+      say("Copied");
+    }, function () {
+      if (source.select) {
+        source.select();
+      }
+      say("Copy failed: select the text instead");
+    });
   });
 
   // --- Start: upgrade the menus now, and after every swap --------------------------------------
 
-  document.addEventListener(HTMX_EVENTS.load, upgradeMenus);
-  document.addEventListener(HTMX_EVENTS.afterSwap, upgradeMenus);
-  document.addEventListener(HTMX_EVENTS.load, upgradeCopyButtons);
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", upgradeMenus);
-    document.addEventListener("DOMContentLoaded", upgradeCopyButtons);
-  } else {
+  function upgrade() {
     upgradeMenus();
     upgradeCopyButtons();
+  }
+
+  document.addEventListener(HTMX_EVENTS.load, upgrade);
+  document.addEventListener(HTMX_EVENTS.afterSwap, upgrade);
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", upgrade);
+  } else {
+    upgrade();
   }
 })();

@@ -33,12 +33,46 @@ def registry_address(registry: object) -> str:
     return f"{host}/{namespace}" if namespace else host
 
 
+def aws_setup(registry: object) -> dict[str, object] | None:
+    """What an AWS ECR registry's pages show of its AWS side: how it signs in, its external ID,
+    the token's expiry (None: unknown), and the two policies to paste; None for other kinds."""
+    from flask import current_app
+
+    from .registry_client.providers import aws_ecr
+
+    mode = getattr(registry, "aws_auth_mode", None)
+    if mode is None:
+        return None
+    try:
+        host = aws_ecr.parse_host(registry.host)  # type: ignore[attr-defined]
+    except aws_ecr.AwsAddressError:
+        host = None
+    platform = current_app.config.get("AWS_PLATFORM_ROLE_ARN")
+    external_id = registry.aws_external_id  # type: ignore[attr-defined]
+    expires = registry.token_expires_at  # type: ignore[attr-defined]
+    return {
+        "mode": aws_ecr.AUTH_MODES.get(mode, mode),
+        "role": mode == aws_ecr.ROLE,
+        "host": host,
+        "external_id": external_id,
+        "token_expires_at": expires if expires is not None and expires > utcnow() else None,
+        "token_minted_at": registry.token_minted_at,  # type: ignore[attr-defined]
+        "trust_policy": aws_ecr.trust_policy(platform, external_id)
+        if mode == aws_ecr.ROLE and platform and external_id
+        else None,
+        "permissions_policy": aws_ecr.permissions_policy(
+            host, registry.namespace  # type: ignore[attr-defined]
+        ),
+    }
+
+
 def init_app(app: Flask) -> None:
     from .services.registries import is_check_running
 
     app.jinja_env.globals["describe_status"] = describe
     app.jinja_env.globals["providers"] = PROVIDERS
     app.jinja_env.globals["is_check_running"] = is_check_running
+    app.jinja_env.globals["aws_setup"] = aws_setup
     app.jinja_env.globals["utcnow"] = utcnow
     app.jinja_env.filters["ago"] = ago
     app.jinja_env.filters["registry_address"] = registry_address

@@ -76,7 +76,7 @@ def test_step1_offers_the_three_types(admin):
     ("https://registry.example.com/v1/",
      f"{BASE}/new/docker_registry?registry_url=registry.example.com"),
     ("123456789012.dkr.ecr.eu-west-1.amazonaws.com/ns",
-     f"{BASE}/new/docker_registry?registry_url=123456789012.dkr.ecr.eu-west-1.amazonaws.com/ns&username=AWS"),
+     f"{BASE}/new/aws_ecr?registry_url=123456789012.dkr.ecr.eu-west-1.amazonaws.com/ns"),
 ])
 def test_step1_address_preselects_and_prefills(admin, typed, location):
     response = admin.post_form(f"{BASE}/new", {"address": typed})

@@ -35,12 +35,13 @@ STATUS = {
     "no_matching_registry": 404,
     "credentials_unreadable": 409,
     "pull_token_unsupported": 409,
+    "token_unavailable": 409,
     "rate_limited": 429,
     "token_exchange_failed": 502,
 }
 BODY_SHAPE = (
     'send a JSON object {"organization": "<org slug>", "image": "<image reference>"} '
-    "(an org's own token may leave out organization)"
+    "(an org's own token may leave out organization; optionally \"credential\": \"password\", \"pull_token\" or \"auto\")"
 )
 
 

@@ -106,8 +106,11 @@ def credentials(registry_id: uuid.UUID):
     registry = _registry(registry_id)
     spec = kinds.KINDS[registry.kind]
     form = spec.form()
+    form.use_registry(registry)
     if request.method == "GET":
         form.fill_from(registry)
+    elif request.form.get("refresh") is not None:
+        pass  # "Update policies" (AWS ECR): the form again, as typed
     elif form.validate_on_submit():
         try:
             registries.check_version(registry, request.form.get("version"))

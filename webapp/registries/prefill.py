@@ -43,10 +43,11 @@ def interpret(text: str, *, allow_insecure: bool) -> dict[str, str]:
     suggestion = providers.suggest_for_address(address)
     if suggestion.kind:
         return {"kind": str(suggestion.kind), "namespace": address.namespace}
-    fields = {"kind": providers.docker_registry.KIND, "registry_url": address.display}
+    kind = suggestion.preferred_kind or providers.docker_registry.KIND
+    fields = {"kind": kind, "registry_url": address.display}
     if address.scheme == "http":
         fields["registry_url"] = "http://" + address.display
-    if suggestion.username:
+    if suggestion.username and not suggestion.preferred_kind:
         fields["username"] = suggestion.username
     return fields
 
@@ -61,4 +62,4 @@ def _from_image(text: str) -> dict[str, str]:
     if provider.fixed_host is not None:
         return {"kind": provider.kind, "namespace": namespace}
     url = reference.domain + (f"/{namespace}" if namespace else "")
-    return interpret(url, allow_insecure=False) | {"kind": provider.kind}
+    return interpret(url, allow_insecure=False)  # the kind its address suggests

@@ -38,8 +38,12 @@ def _carried_values(token: str | None) -> dict[str, str]:
         data = _carried_serializer().loads(token)
     except BadSignature:
         return {}
-    fields = RegistrySettingsForm.CARRIED_FIELDS
+    fields = (*RegistrySettingsForm.CARRIED_FIELDS, DRAFT_KEPT)
     return {key: str(value) for key, value in data.items() if key in fields}
+
+
+#: The draft token "Back" keeps: the same draft (and its external ID) when the admin returns.
+DRAFT_KEPT = "draft_token"
 
 
 @bp.route("/")
@@ -115,16 +119,29 @@ def new_settings(kind: str):
         if draft is None or draft.kind != kind:
             abort(404)
     form = spec.form()
+    if draft is not None:
+        form.use_registry(draft)
     if request.method == "GET":
+        kept_token = None
         if draft is not None:
             form.fill_from(draft)
         else:
+            carried = _carried_values(request.args.get("kept"))
+            kept_token = carried.pop(DRAFT_KEPT, None)
             linked = {key: value for key, value in request.args.items() if value}
-            form.fill_from_carried(_carried_values(request.args.get("kept")) | linked)
-        form.draft.data = drafts.token(org, draft.id if draft else uuid.uuid4())
+            form.fill_from_carried(carried | linked)
+        if kept_token and drafts.id_from(org, kept_token) is not None:
+            form.draft.data = kept_token  # Back and forth: the same draft, the same external ID
+        else:
+            form.draft.data = drafts.token(org, draft.id if draft else uuid.uuid4())
     elif request.form.get("back") is not None:
-        token = _carried_serializer().dumps(form.carried())
+        kept = form.carried()
+        if draft is None and form.draft.data:
+            kept[DRAFT_KEPT] = form.draft.data
+        token = _carried_serializer().dumps(kept)
         return htmx.redirect(url_for(".new", kind=kind, kept=token))
+    elif request.form.get("refresh") is not None:
+        pass  # "Update policies": the same form again, with what was typed, and no errors
     elif form.validate_on_submit():
         response = _connect(org, form)
         if response is not None:

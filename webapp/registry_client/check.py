@@ -229,7 +229,11 @@ class _Run:
         try:
             where = self.provider.endpoints(self.target.address, self.settings.endpoints)
             self.host = where.registry.host_port
-            self.registry_host = where.registry.host
+            # The provider's rules (ECR's 12 hours) go by the host the admin typed, wherever a
+            # setting sends the check (ECR_REGISTRY_URL).
+            self.registry_host = (
+                self.target.address.host if self.target.address else where.registry.host
+            )
             context = build_ssl_context(
                 [self.target.ca_pem] if self.target.ca_pem else [], self.settings.ca_bundle_path
             )

@@ -41,6 +41,8 @@ class ClientSettings:
         parsed: dict[str, RegistryAddress] = {}
         for name, default in ENDPOINT_SETTINGS.items():
             url = self.endpoint_urls.get(name) or default
+            if not url:  # a setting with no default: unset means "the address itself"
+                continue
             try:
                 parsed[name] = parse_registry_url(url, allow_insecure=self.policy.allow_insecure)
             except AddressError as exc:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import random
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -30,8 +30,9 @@ from ..registry_client import providers, statuses
 from ..registry_client.address import parse_registry_url
 from ..registry_client.check import CheckResult, CheckTarget, run_check
 from ..registry_client.client_settings import ClientSettings
+from ..registry_client.ecr_tokens import MintRefused
 from ..registry_client.statuses import Status
-from . import audit, check_executor, credentials, registries
+from . import audit, check_executor, credentials, minted_tokens, registries
 from .vault import CredentialsUnreadable
 
 log = logging.getLogger(__name__)
@@ -258,6 +259,11 @@ def check_registry(
     on_stage = (
         (lambda stage: _set_stage(registry_id, stage)) if trigger in PERSON_TRIGGERS else None
     )
+    if providers.get(registry.kind).mints_tokens:
+        result, token = _check_with_minted_token(registry, trigger, started, on_stage)
+        return store_result(
+            registry_id, result, trigger, requested_by_id, started, checked_version, token
+        )
     try:
         secret = credentials.read_secret(registry)
     except CredentialsUnreadable:
@@ -269,6 +275,54 @@ def check_registry(
         result = run_check(target, client_settings(), on_stage)
         del target
     return store_result(registry_id, result, trigger, requested_by_id, started, checked_version)
+
+
+@dataclass(frozen=True)
+class TokenOutcome:
+    """What a check of a minting kind leaves for its token: the columns of a new one (None:
+    the stored one stays), and when the sweep should renew it."""
+
+    values: dict[str, object] | None
+    renew_at: datetime | None
+
+
+def _check_with_minted_token(
+    registry: Registry, trigger: str, started: datetime, on_stage
+) -> tuple[CheckResult, TokenOutcome]:
+    """Sign in with the stored token, or mint one first (`minted_tokens`); a failed mint keeps
+    the stored token and is the check's outcome."""
+    prepared = minted_tokens.prepare(registry, started, force=trigger in PERSON_TRIGGERS)
+    kept_expiry = registry.token_expires_at
+    unsigned = target_for(registry, "")
+    db.session.commit()  # end the read transaction before the network work
+    if on_stage is not None:
+        on_stage("signing_in")
+    try:
+        password, minted = minted_tokens.obtain(prepared, client_settings().deadline_seconds)
+    except MintRefused as refused:
+        del prepared
+        result = CheckResult(
+            status=refused.status,
+            reason=refused.reason,
+            http_status=None,
+            realm_host=None,
+            expires_at=None,
+            duration_ms=round((utcnow() - started).total_seconds() * 1000),
+            retry_after=None,
+            stage="signing_in",
+        )
+        return result, TokenOutcome(None, None)
+    del prepared
+    target = replace(unsigned, secret=password or "")
+    del password
+    result = run_check(target, client_settings(), on_stage)
+    del target
+    values = None
+    expiry = kept_expiry
+    if minted is not None:
+        values = minted_tokens.stored_values(registry, minted, utcnow())
+        expiry = minted.expires_at
+    return result, TokenOutcome(values, minted_tokens.renew_at(expiry, utcnow()))
 
 
 def _owned(registry_id: uuid.UUID, started: datetime, lease: datetime | None) -> bool:
@@ -291,6 +345,7 @@ def store_result(
     requested_by_id: int | None,
     started: datetime,
     checked_version: int | None = None,
+    token: TokenOutcome | None = None,
 ) -> ConnectivityCheck | RunAgain | None:
     """Store a check's outcome and release the lease, in one write transaction: the new history
     row. None when the registry was deleted meanwhile (a discarded draft). `RunAgain` when its
@@ -329,6 +384,12 @@ def store_result(
             )
         if result.status in HEALTHY:
             values["last_success_at"] = now
+        if token is not None:
+            # A minted token is kept only with the outcome of the settings it was minted for
+            # (the version check below); a failed renewal leaves the stored one.
+            values.update(token.values or {})
+            if token.renew_at is not None and result.status in HEALTHY:
+                values["next_check_at"] = min(values["next_check_at"], token.renew_at)
         if previous in HEALTHY and result.status in FAILING:
             values["alert_dismissed_at"] = None
         written = db.session.execute(

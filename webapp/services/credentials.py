@@ -19,7 +19,14 @@ from ..database import writing
 from ..extensions import db
 from ..models import Registry, utcnow
 from ..registry_client.address import DEFAULT_PORTS
-from .vault import CredentialsUnreadable, Sealed, Vault, associated_data, fingerprint_owner
+from .vault import (
+    TOKEN_PURPOSE,
+    CredentialsUnreadable,
+    Sealed,
+    Vault,
+    associated_data,
+    fingerprint_owner,
+)
 
 
 def host_port(scheme: str, host: str) -> str:
@@ -44,6 +51,34 @@ def registry_aad(registry: Registry) -> bytes:
     if registry.id is None or registry.org_id is None:
         raise ValueError("a registry needs its id and org before its secret is sealed")
     return associated_data(registry.org_id, registry.id, endpoint(registry.scheme, registry.host))
+
+
+def token_aad(registry: Registry) -> bytes:
+    """A minted token's associated data: its own purpose, bound to the row like the secret."""
+    if registry.id is None or registry.org_id is None:
+        raise ValueError("a registry needs its id and org before a token is sealed")
+    return associated_data(
+        registry.org_id, registry.id, endpoint(registry.scheme, registry.host), TOKEN_PURPOSE
+    )
+
+
+def seal_token(registry: Registry, token: str) -> Sealed:
+    """A minted token sealed for this registry (the caller writes it with its expiry)."""
+    return vault().seal(token, token_aad(registry))
+
+
+def read_token(registry: Registry) -> str:
+    if registry.token_ciphertext is None or registry.token_key_id is None:
+        raise CredentialsUnreadable()
+    sealed = Sealed(registry.token_key_id, registry.token_ciphertext)
+    return vault().open(sealed, token_aad(registry))
+
+
+def forget_token(registry: Registry) -> None:
+    registry.token_ciphertext = None
+    registry.token_key_id = None
+    registry.token_expires_at = None
+    registry.token_minted_at = None
 
 
 def store_secret(registry: Registry, secret: str, now: datetime | None = None) -> None:
@@ -135,6 +170,7 @@ def rotate_all(batch_size: int = 200) -> RotationReport:
                 _rotate_one(box, registry, report, skipped, conflicts)
             db.session.commit()
             db.session.expire_all()
+        _rotate_tokens(box, batch_size, report)
         report.on_older_keys = _still_on_older_keys(box, {u.registry_id for u in report.unreadable})
         db.session.commit()
     return report
@@ -176,6 +212,46 @@ def _rotate_one(
             skipped.add(registry.id)
 
 
+def _rotate_tokens(box: Vault, batch_size: int, report: RotationReport) -> None:
+    """Minted tokens (AWS ECR) under an older key, re-sealed the same way (compare-and-set). One
+    that cannot be opened is dropped: the platform mints a new one at the next check."""
+    skipped: set[object] = set()
+    while True:
+        query = (
+            select(Registry)
+            .where(
+                Registry.token_ciphertext.is_not(None),
+                or_(Registry.token_key_id.is_(None), Registry.token_key_id != box.ring.primary_id),
+            )
+            .order_by(Registry.id)
+            .limit(batch_size + len(skipped))
+        )
+        rows = [row for row in db.session.scalars(query) if row.id not in skipped]
+        if not rows:
+            break
+        for registry in rows[:batch_size]:
+            try:
+                token = read_token(registry)
+            except CredentialsUnreadable:
+                values: dict[str, object] = {"token_ciphertext": None, "token_key_id": None}
+            else:
+                sealed = box.seal(token, token_aad(registry))
+                del token
+                values = {"token_ciphertext": sealed.blob, "token_key_id": sealed.key_id}
+            written = db.session.execute(
+                update(Registry)
+                .where(Registry.id == registry.id)
+                .where(Registry.token_ciphertext == registry.token_ciphertext)
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            report.rotated += written
+            if not written:
+                skipped.add(registry.id)
+        db.session.commit()
+        db.session.expire_all()
+
+
 def _still_on_older_keys(box: Vault, unreadable: set[object]) -> dict[str, int]:
     query = select(Registry.id, Registry.secret_key_id).where(
         Registry.secret_ciphertext.is_not(None),
@@ -185,4 +261,9 @@ def _still_on_older_keys(box: Vault, unreadable: set[object]) -> dict[str, int]:
         key_id or "none" for registry_id, key_id in db.session.execute(query)
         if registry_id not in unreadable
     )
+    tokens = select(Registry.token_key_id).where(
+        Registry.token_ciphertext.is_not(None),
+        or_(Registry.token_key_id.is_(None), Registry.token_key_id != box.ring.primary_id),
+    )
+    counts.update(key_id or "none" for key_id in db.session.scalars(tokens))
     return dict(sorted(counts.items()))

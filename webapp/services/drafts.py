@@ -16,6 +16,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 
 from ..extensions import db
 from ..models import Organization, Registry, User
+from ..registry_client.providers import aws_ecr
 from . import checks, registries
 
 
@@ -41,8 +42,27 @@ def _serializer() -> URLSafeSerializer:
 
 
 def token(org: Organization, registry_id: uuid.UUID) -> str:
-    """A token naming the draft a wizard form creates: a double submit finds the same row."""
-    return _serializer().dumps({"org": org.id, "id": str(registry_id)})
+    """A token naming the draft a wizard form creates: a double submit finds the same row.
+
+    It also carries the external ID generated for that draft (an AWS ECR role's trust policy
+    names it): made here, before the draft exists, so the wizard can show it, and signed, so
+    nobody can choose one (another org's, say). An existing registry keeps the one it has.
+    """
+    return _serializer().dumps(
+        {"org": org.id, "id": str(registry_id), "ext": aws_ecr.new_external_id()}
+    )
+
+
+def external_id(draft_token: str | None) -> str | None:
+    """The external ID a (signed) draft token carries; None for none or a forged one. Which
+    org the token is of is `id_from`'s to check."""
+    if not draft_token:
+        return None
+    try:
+        value = _serializer().loads(draft_token).get("ext")
+    except (BadSignature, AttributeError):
+        return None
+    return value if isinstance(value, str) else None
 
 
 def id_from(org: Organization, draft_token: str | None) -> uuid.UUID | None:

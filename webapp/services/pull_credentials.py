@@ -73,6 +73,7 @@ class HandOff:
 #: What a runner may ask for; "password" is the default, since auth.json readers (skopeo,
 #: podman) cannot use a bare registry token.
 CREDENTIALS = ("password", "pull_token", "auto")
+CREDENTIAL_PULL_TOKEN = "pull_token"
 
 
 def server_key(registry: Registry) -> str:
@@ -127,22 +128,27 @@ def hand_off(
             "no_matching_registry", f"no connected registry serves {reference.canonical}"
         )
     actor = audit.Actor("runner", str(token.id), f"runner token {token.name}")
-    if credential != "password":
-        handed = _pull_token(registry, reference, fallback=credential == "auto")
-        if handed is not None:
-            audit.record_counted(
-                f"pulltoken:{token.id}:{registry.id}:{now:%Y-%m-%dT%H}",
-                PULL_TOKEN_ACTION,
-                org=org.id,
-                target=("registry", str(handed.registry.id), handed.registry.name),
-                details={"first_image": reference.canonical},
-                actor=actor,
-            )
-            log.info("handed a pull token of registry %s to runner token %s",
-                     handed.registry.id, token.id)
-            return handed
-    secret = _read_secret(registry)
     provider = providers.get(registry.kind)
+    if provider.mints_tokens:
+        # The platform's own minted token (AWS ECR) is what "password" and "auto" hand out.
+        secret, expires_at = _minted(registry, credential)
+    else:
+        if credential != "password":
+            handed = _pull_token(registry, reference, fallback=credential == "auto")
+            if handed is not None:
+                audit.record_counted(
+                    f"pulltoken:{token.id}:{registry.id}:{now:%Y-%m-%dT%H}",
+                    PULL_TOKEN_ACTION,
+                    org=org.id,
+                    target=("registry", str(handed.registry.id), handed.registry.name),
+                    details={"first_image": reference.canonical},
+                    actor=actor,
+                )
+                log.info("handed a pull token of registry %s to runner token %s",
+                         handed.registry.id, token.id)
+                return handed
+        secret = _read_secret(registry)
+        expires_at = password_expiry(registry)
     auths = {server_key(registry): auth_entry(registry.username, secret)}
     del secret
     audit.record_counted(
@@ -158,7 +164,7 @@ def hand_off(
         registry=registry,
         auths=auths,
         kind=provider.password_credential_kind,
-        expires_at=password_expiry(registry),
+        expires_at=expires_at,
     )
 
 
@@ -215,6 +221,26 @@ def _pull_token(registry: Registry, reference: ImageReference, *, fallback: bool
         expires_at=minted.expires_at,
         token=minted.token,
     )
+
+
+def _minted(registry: Registry, credential: str) -> tuple[str, datetime | None]:
+    """The current minted token (AWS ECR) and its expiry, never the AWS keys behind it."""
+    if credential == CREDENTIAL_PULL_TOKEN:
+        raise HandOffRefused(
+            "pull_token_unsupported",
+            f"registry {registry.name!r} is AWS ECR, which signs in with Basic credentials "
+            "only: ask for \"auto\" to get its current ECR token",
+        )
+    try:
+        token = credentials.read_token(registry)
+    except CredentialsUnreadable:
+        log.warning("minted token of registry %s is missing or unreadable", registry.id)
+        raise HandOffRefused(
+            "token_unavailable",
+            f"registry {registry.name!r} has no current ECR token; the platform mints one at "
+            "its next check (an admin can use Check now)",
+        ) from None
+    return token, registry.token_expires_at
 
 
 @dataclass(frozen=True)
@@ -284,9 +310,12 @@ def probe_pull(registry: Registry, reference: ImageReference) -> tuple[str, str]
     credentials sign in but cannot read this image, and a refused sign-in is the registry's
     failure (`auth_failed`, …).
     """
+    minted = providers.get(registry.kind).mints_tokens
     try:
-        secret = credentials.read_secret(registry)
+        secret = (credentials.read_token if minted else credentials.read_secret)(registry)
     except CredentialsUnreadable:
+        if minted:
+            return str(Status.EXPIRED), "The registry has no current token; use Check now."
         return str(Status.UNREADABLE), "The registry's stored credentials cannot be decrypted."
     target = replace(checks.target_for(registry, secret), test_image=None)
     del secret

@@ -50,6 +50,17 @@ class RegistryDetails:
     secret: str | None
     ca_certificate: str | None = None
     test_image: str | None = None
+    #: AWS ECR: how the platform mints tokens ("role" or "access_key"); the role's ARN, the
+    #: external ID generated for the draft (an existing registry keeps its own), the access key
+    #: ID (its secret access key is `secret`). A role needs no secret at all.
+    aws_auth_mode: str | None = None
+    aws_role_arn: str | None = None
+    aws_external_id: str | None = None
+    aws_access_key_id: str | None = None
+
+    @property
+    def needs_secret(self) -> bool:
+        return self.aws_auth_mode != "role"
 
 
 def get(
@@ -228,6 +239,7 @@ def save_draft(
     elif registry.org_id != org.id or registry.state != "draft":
         raise ValueError("not a draft of this org")
     secret = _secret_to_seal(None if created else registry, details)
+    minted_for = _minting_settings(registry)
     registry.kind = details.kind
     registry.name = details.name
     registry.name_key = details.name.lower()
@@ -237,8 +249,9 @@ def save_draft(
     if created:
         db.session.add(registry)
     # Re-sealed every time: the associated data follows the (possibly new) address.
-    credentials.store_secret(registry, secret)
+    _seal_or_forget(registry, secret)
     del secret
+    _forget_token_unless(registry, minted_for, details)
     audit.record(
         # A registry is "added" when it becomes active (`activate`, `save_anyway`).
         "registry.draft_saved",
@@ -261,11 +274,48 @@ def _apply_address_and_sign_in(registry: Registry, details: RegistryDetails) -> 
     registry.username = details.username
     registry.ca_certificate = details.ca_certificate
     registry.test_image = details.test_image
+    registry.aws_auth_mode = details.aws_auth_mode
+    registry.aws_role_arn = details.aws_role_arn if details.aws_auth_mode == "role" else None
+    registry.aws_access_key_id = (
+        details.aws_access_key_id if details.aws_auth_mode == "access_key" else None
+    )
+    if details.aws_auth_mode is not None and registry.aws_external_id is None:
+        # Generated before the draft existed (the wizard's token), never changed afterwards.
+        registry.aws_external_id = details.aws_external_id
 
 
-def _secret_to_seal(registry: Registry | None, details: RegistryDetails) -> str:
+def _minting_settings(registry: Registry | None) -> tuple | None:
+    if registry is None:
+        return None
+    return (
+        registry.scheme, registry.host, registry.aws_auth_mode, registry.aws_role_arn,
+        registry.aws_access_key_id,
+    )
+
+
+def _forget_token_unless(
+    registry: Registry, before: tuple | None, details: RegistryDetails
+) -> None:
+    """A minted token belongs to the settings it was minted with: new ones, or a new secret
+    access key, need a new token."""
+    if before != _minting_settings(registry) or details.secret is not None:
+        credentials.forget_token(registry)
+
+
+def _seal_or_forget(registry: Registry, secret: str | None) -> None:
+    if secret is None:
+        credentials.forget_secret(registry)
+        registry.secret_fingerprint = None
+    else:
+        credentials.store_secret(registry, secret)
+
+
+def _secret_to_seal(registry: Registry | None, details: RegistryDetails) -> str | None:
     """The secret to seal for these details: the one typed, or the stored one, kept only while
-    the registry's scheme, host and port are unchanged (a secret never follows an address)."""
+    the registry's scheme, host and port are unchanged (a secret never follows an address).
+    None for details that need no secret (an AWS ECR role)."""
+    if not details.needs_secret:
+        return None
     if details.secret is not None:
         return details.secret
     if registry is None or registry.secret_ciphertext is None:
@@ -384,11 +434,13 @@ def replace_credentials(org: Organization, registry: Registry, details: Registry
     if conflict is not None:
         raise conflict
     secret = _secret_to_seal(registry, details)
+    minted_for = _minting_settings(registry)
     _apply_address_and_sign_in(registry, details)
     replaced_at = registry.secret_replaced_at
     # Re-sealed even when kept: the associated data follows the (possibly new) address.
-    credentials.store_secret(registry, secret)
+    _seal_or_forget(registry, secret)
     del secret
+    _forget_token_unless(registry, minted_for, details)
     if details.secret is None:
         registry.secret_replaced_at = replaced_at  # the same secret: not a replacement
     else:
@@ -408,6 +460,7 @@ def replace_credentials(org: Organization, registry: Registry, details: Registry
 def remove(org: Organization, registry: Registry, dependents: int = 0) -> None:
     """Keep a tombstone for the audit trail and check history; the secret is gone for good."""
     credentials.forget_secret(registry)
+    credentials.forget_token(registry)
     registry.state = "removed"
     registry.secret_fingerprint = None
     audit.record(

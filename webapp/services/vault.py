@@ -1,6 +1,7 @@
 """The credential vault: AES-256-GCM with associated data that binds a secret to its row.
 
-The associated data is `regcred:v1|<org id>|<registry id>|<host:port>`, so a ciphertext copied
+The associated data is `regcred:v1|<org id>|<registry id>|<host:port>` (a minted token's
+starts `mintedtoken:v1`), so a ciphertext copied
 into another row, another org, or a row whose address changed fails to decrypt instead of
 handing the secret to the wrong registry. Keys come from a ring (newest first, each ciphertext
 stored with its key id) so they can rotate. Nothing here ever puts a key or a secret into a
@@ -109,8 +110,16 @@ def development_keys(instance_path: str) -> str:
     return path.read_text().strip()
 
 
-def associated_data(org_id: int, registry_id: object, host_port: str) -> bytes:
-    return f"regcred:v1|{org_id}|{registry_id}|{host_port}".encode()
+#: What a ciphertext is for, first in its associated data: a registry's secret, or a token the
+#: platform minted for it (AWS ECR). One is never accepted as the other.
+SECRET_PURPOSE = "regcred"  # noqa: S105 - a label, not a secret
+TOKEN_PURPOSE = "mintedtoken"  # noqa: S105 - a label, not a secret
+
+
+def associated_data(
+    org_id: int, registry_id: object, host_port: str, purpose: str = SECRET_PURPOSE
+) -> bytes:
+    return f"{purpose}:v1|{org_id}|{registry_id}|{host_port}".encode()
 
 
 def fingerprint_owner(org_id: int, registry_id: object) -> bytes:

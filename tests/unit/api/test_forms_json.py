@@ -130,7 +130,7 @@ def test_a_union_needs_a_known_discriminator(kind):
                                                          if k != "kind"}
     fed = feed(REGISTRY_SETTINGS, body)
     assert fed.form is None
-    assert fed.field_errors == {"kind": ["Choose one of: docker_registry, docker_hub, github."]}
+    assert fed.field_errors == {"kind": ["Choose one of: docker_registry, docker_hub, github, aws_ecr."]}
 
 
 def test_each_variant_takes_its_own_fields_only():

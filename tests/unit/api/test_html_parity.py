@@ -121,7 +121,8 @@ def _fields(kind: str | None) -> dict[str, int]:
     """The text fields of a form and their bounds (from the generated schema)."""
     spec = TOOL_ADD if kind is None else REGISTRY_SETTINGS.variants[kind]
     properties = form_schema(spec).schema["properties"]
-    return {key: prop["maxLength"] for key, prop in properties.items()}
+    # A choice that may be left blank (AWS ECR's authentication) is an anyOf: not text.
+    return {key: prop["maxLength"] for key, prop in properties.items() if "maxLength" in prop}
 
 
 TEXT = st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), max_size=12)

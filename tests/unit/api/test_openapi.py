@@ -43,7 +43,9 @@ def test_every_registry_type_has_a_schema_of_its_forms_rules():
         Draft202012Validator.check_schema(schema)
         assert schema["additionalProperties"] is False
         assert schema["properties"]["kind"] == {"const": key, "title": "Kind"}
-        assert {"kind", "name", "username"} <= set(schema["required"])
+        # AWS ECR signs in with AWS credentials (a role, or an access key ID), not a username.
+        who = "registry_url" if key == "aws_ecr" else "username"
+        assert {"kind", "name", who} <= set(schema["required"])
         assert "password" not in schema["required"]  # empty means "keep" on an edit
         assert "draft" not in schema["properties"]  # hidden: server state, never JSON
         name, password = schema["properties"]["name"], schema["properties"]["password"]
@@ -74,7 +76,7 @@ def test_the_tool_forms_schemas():
 def test_choices_become_an_enum_and_optional_choices_may_be_blank():
     kind = form_schema(CHOOSE_TYPE).schema["properties"]["kind"]
     validator = Draft202012Validator({"type": "object", "properties": {"kind": kind}})
-    assert kind["anyOf"][0] == {"enum": ["docker_registry", "docker_hub", "github"]}
+    assert kind["anyOf"][0] == {"enum": ["docker_registry", "docker_hub", "github", "aws_ecr"]}
     assert validator.is_valid({"kind": "github"}) and validator.is_valid({"kind": "  "})
     assert not validator.is_valid({"kind": "gitlab"})
 

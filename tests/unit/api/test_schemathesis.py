@@ -49,6 +49,9 @@ TOKEN = "rc_test_" + "x" * 32
 EXAMPLES_PER_OPERATION = 50
 CONFIG = {
     "seed": 20240519,
+    # Generation speed is the machine's load, not the API's behaviour (no timed tests): the
+    # AWS ECR variant's patterns made hypothesis's too_slow check fire on a busy machine.
+    "suppress-health-check": ["too_slow"],
     "auth": {"openapi": {"bearer": {"bearer": TOKEN}}},
     "generation": {"max-examples": EXAMPLES_PER_OPERATION},
     "checks": {
@@ -92,7 +95,8 @@ def make_api() -> Flask:
         if not fed.ok:
             return jsonify(validation_error(fed)), 422
         data = {"kind": fed.kind, **fed.public_data}
-        return jsonify({key: data[key] for key in answer}), 201
+        # AWS ECR has no username field (its user is always AWS): the answer says "".
+        return jsonify({key: data.get(key) or "" for key in answer}), 201
 
     @app.before_request
     def authenticate() -> tuple[Response, int] | None:

@@ -116,7 +116,9 @@ def test_every_kind_has_a_form_with_its_providers_words():
     assert [form.provider.kind for form in SETTINGS_FORMS] == list(providers.PROVIDERS)
     for form_class in SETTINGS_FORMS:
         provider = form_class.provider
-        assert form_class.username.args[0] == provider.username.label
+        # AWS ECR's "username" is an access key ID (its user is always AWS).
+        user = getattr(form_class, "username", None) or form_class.access_key_id
+        assert user.args[0] == provider.username.label
         assert form_class.password.args[0] == provider.secret.label
         assert provider.secret.help in form_class.password.kwargs["description"]
         assert kinds.KINDS[provider.kind].form is form_class
@@ -126,7 +128,8 @@ def test_step_one_offers_the_kinds_it_is_given(request_context):
     form = ChooseTypeForm(formdata=MultiDict({"kind": "github"}), meta={"csrf": False},
                           kinds=kinds.choices())
     assert [(choice.value, choice.label) for choice in form.kind.choices] == [
-        ("docker_registry", "Docker Registry"), ("docker_hub", "Docker Hub"), ("github", "GitHub")]
+        ("docker_registry", "Docker Registry"), ("docker_hub", "Docker Hub"), ("github", "GitHub"),
+        ("aws_ecr", "AWS ECR")]
     assert form.validate()
     unknown = ChooseTypeForm(formdata=MultiDict({"kind": "quay"}), meta={"csrf": False},
                              kinds=kinds.choices())

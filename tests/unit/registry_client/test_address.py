@@ -184,15 +184,15 @@ def test_exactly_255_characters_is_accepted():
         ("registry-1.docker.io/library", Suggestion(kind="docker_hub")),
         (
             "123456789012.dkr.ecr.eu-west-1.amazonaws.com/ns",
-            Suggestion(username="AWS", note=ECR_EXPIRY_NOTE),
+            Suggestion(username="AWS", note=ECR_EXPIRY_NOTE, preferred_kind="aws_ecr"),
         ),
         (
             "123456789012.dkr.ecr-fips.us-gov-west-1.amazonaws.com",
-            Suggestion(username="AWS", note=ECR_EXPIRY_NOTE),
+            Suggestion(username="AWS", note=ECR_EXPIRY_NOTE, preferred_kind="aws_ecr"),
         ),
         (
             "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn",
-            Suggestion(username="AWS", note=ECR_EXPIRY_NOTE),
+            Suggestion(username="AWS", note=ECR_EXPIRY_NOTE, preferred_kind="aws_ecr"),
         ),
         ("123456789012.dkr.ecr.eu-west-1.amazonaws.com.evil.example", Suggestion()),
         ("registry.gitlab.com", Suggestion()),

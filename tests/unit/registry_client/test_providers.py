@@ -121,7 +121,7 @@ def test_every_provider_says_everything_a_kind_must():
         assert provider.username.label and provider.username.missing and provider.secret.label
         assert (provider.fixed_host is None) == (provider.display_host is None), kind
         assert provider.fixed_host is None or provider.fixed_host in provider.hosts, kind
-    assert list(providers.PROVIDERS) == ["docker_registry", "docker_hub", "github"]
+    assert list(providers.PROVIDERS) == ["docker_registry", "docker_hub", "github", "aws_ecr"]
 
 
 @pytest.mark.parametrize(
@@ -159,6 +159,7 @@ def test_providers_own_their_endpoint_settings():
         "DOCKER_HUB_AUTH_URL": "https://auth.docker.io",
         "GHCR_URL": "https://ghcr.io",
         "GITHUB_API_URL": "https://api.github.com",
+        "ECR_REGISTRY_URL": "",  # unset: every ECR host is its own registry
     }
     with pytest.raises(ValueError, match="NO_SUCH_URL"):
         ClientSettings(endpoint_urls={"NO_SUCH_URL": "https://example.com"})

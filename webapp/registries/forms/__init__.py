@@ -14,6 +14,7 @@ from wtforms import HiddenField, RadioField, SelectChoice, StringField
 from wtforms.validators import Length, Optional
 
 from ...forms import EmptyForm, WebForm, strip
+from .aws_ecr import AwsEcrSettingsForm
 from .base import NAME_MAX, RegistrySettingsForm, name_field
 from .docker_hub import DockerHubSettingsForm
 from .docker_registry import DockerRegistrySettingsForm
@@ -21,6 +22,7 @@ from .github import GitHubSettingsForm
 
 __all__ = [
     "NAME_MAX",
+    "AwsEcrSettingsForm",
     "SETTINGS_FORMS",
     "ChooseTypeForm",
     "DockerHubSettingsForm",
@@ -36,6 +38,7 @@ SETTINGS_FORMS: tuple[type[RegistrySettingsForm], ...] = (
     DockerRegistrySettingsForm,
     DockerHubSettingsForm,
     GitHubSettingsForm,
+    AwsEcrSettingsForm,
 )
 
 

@@ -123,7 +123,12 @@ class RegistrySettingsForm(WebForm):
         "username",
         "namespace",
         "test_image",
+        "auth_mode",
+        "role_arn",
+        "access_key_id",
     )
+    #: A template with the kind's own sign-in fields, in place of username and password.
+    fields_template: ClassVar[str | None] = None
 
     name = name_field()
     # A signed token naming the draft this form creates or edits: makes Connect idempotent.
@@ -140,6 +145,10 @@ class RegistrySettingsForm(WebForm):
         """The validated details, or None with errors added beside the fields (call it once
         the form validated). Plain-http addresses pass only with ALLOW_INSECURE_REGISTRIES."""
         raise NotImplementedError
+
+    def use_registry(self, registry: Registry) -> None:
+        """The stored registry this form edits (a draft, or Replace credentials), whatever the
+        request: what it keeps whatever is posted (AWS ECR: its external ID)."""
 
     def fill_from(self, registry: Registry) -> None:
         """Show a stored registry's values (never its secret): Edit details, Replace

@@ -54,6 +54,18 @@ class DockerRegistrySettingsForm(RegistrySettingsForm):
     def address_field(self) -> Field:
         return self.registry_url
 
+    def address_note(self) -> tuple[str, str] | None:
+        """(note, kind) when the typed address is better served by another type: an ECR host's
+        12-hour passwords, and the AWS ECR type that renews its own."""
+        try:
+            address = parse_registry_url(self.registry_url.data or "", allow_insecure=True)
+        except AddressError:
+            return None
+        suggestion = providers.suggest_for_address(address)
+        if suggestion.note and suggestion.preferred_kind:
+            return suggestion.note, suggestion.preferred_kind
+        return None
+
     def details(self) -> RegistryDetails | None:
         allow_insecure = current_app.config["ALLOW_INSECURE_REGISTRIES"]
         try:

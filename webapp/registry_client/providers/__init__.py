@@ -2,8 +2,9 @@
 
 A provider module (`docker_registry`, `docker_hub`, `github`) holds its kind's hosts, endpoints
 and their settings, the `auths` key runners get, expiry rules, field words and fix-it hints, as
-a `Provider` (see `base`). `ecr` holds AWS ECR's (a Docker Registry recognised by its host, for
-now). Adding a kind is one module here, listed in `PROVIDERS`, and its form
+a `Provider` (see `base`). `ecr` holds what AWS ECR's hosts share in both types that
+serve them (a Docker Registry recognised by its host, and `aws_ecr`, the type that mints its own
+tokens). Adding a kind is one module here, listed in `PROVIDERS`, and its form
 (webapp/registries/forms/).
 """
 
@@ -14,7 +15,7 @@ from types import MappingProxyType
 from ..address import RegistryAddress
 from ..statuses import Status, StatusText
 from ..statuses import text as status_text
-from . import docker_hub, docker_registry, ecr, github
+from . import aws_ecr, docker_hub, docker_registry, ecr, github
 from .base import Endpoints, FieldText, Provider, Suggestion, TokenFacts
 
 __all__ = [
@@ -37,7 +38,12 @@ __all__ = [
 PROVIDERS: MappingProxyType[str, Provider] = MappingProxyType(
     {
         provider.kind: provider
-        for provider in (docker_registry.PROVIDER, docker_hub.PROVIDER, github.PROVIDER)
+        for provider in (
+            docker_registry.PROVIDER,
+            docker_hub.PROVIDER,
+            github.PROVIDER,
+            aws_ecr.PROVIDER,
+        )
     }
 )
 

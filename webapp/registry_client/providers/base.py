@@ -33,6 +33,9 @@ class Suggestion:
     kind: str | None = None
     username: str | None = None
     note: str | None = None
+    #: A type that serves the address better, though the one asked may serve it too (an ECR
+    #: host: AWS ECR renews its tokens, a Docker Registry takes a 12-hour password).
+    preferred_kind: str | None = None
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,9 @@ class Provider:
     #: Whether `read_token` asks the provider's API about a token once it signed in, and what a
     #: check says when the API answers that it cannot pull, or cannot tell.
     reads_token: bool = False
+    #: Whether the platform mints the registry's password itself (AWS ECR: from AWS
+    #: credentials, `services.minted_tokens`) instead of storing one the admin typed.
+    mints_tokens: bool = False
     no_pull_access_reason: str = ""
     pull_unverified_reason: str = ""
 

@@ -7,12 +7,13 @@ outbound guard, like the registry itself.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 from ..address import RegistryAddress
 from ..statuses import Status
 from . import ecr
-from .base import FieldText, Provider, Suggestion
+from .base import Endpoints, FieldText, Provider, Suggestion
 
 KIND = "docker_registry"
 
@@ -67,8 +68,17 @@ class DockerRegistry(Provider):
 
     def suggestion(self, address: RegistryAddress) -> Suggestion | None:
         if ecr.is_ecr_host(address.host):
-            return Suggestion(username=ecr.USERNAME, note=ecr.EXPIRY_NOTE)
+            return Suggestion(
+                username=ecr.USERNAME, note=ecr.EXPIRY_NOTE, preferred_kind=ecr.TYPE_KIND
+            )
         return None
+
+    def endpoints(
+        self, address: RegistryAddress | None, urls: Mapping[str, RegistryAddress]
+    ) -> Endpoints:
+        if address is None:
+            raise ValueError(f"A {self.label} target needs an address.")
+        return Endpoints(ecr.endpoint(address, urls), None)
 
     def expiry_after_success(
         self, host: str, previous: datetime | None, now: datetime
