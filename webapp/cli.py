@@ -12,7 +12,7 @@ from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
 from .extensions import db
-from .models import PLANS, ROLES, Organization, User
+from .models import PLANS, ROLES, TOKEN_PERMISSIONS, Organization, User
 from .services import accounts, audit, credentials, runner_tokens
 from .services.vault import new_key_line
 
@@ -97,13 +97,27 @@ def user_create(email: str, org_slug: str | None, role: str, support: bool, pass
 
 @token_cli.command("create")
 @click.argument("name")
-def token_create(name: str) -> None:
-    """Create a runner token and print it once."""
+@click.option("--org", "org_slug", default=None, help="The org the token acts for (REST API).")
+@click.option(
+    "--permission",
+    "permissions",
+    multiple=True,
+    type=click.Choice(TOKEN_PERMISSIONS),
+    help="What it may do; repeat for several (default: pull).",
+)
+def token_create(name: str, org_slug: str | None, permissions: tuple[str, ...]) -> None:
+    """Create a runner or API token and print it once."""
+    org = _org(org_slug) if org_slug else None
     try:
-        token, row = runner_tokens.create(name)
+        token, row = runner_tokens.create(name, org, permissions or ("pull",))
     except runner_tokens.RunnerTokenError as error:
         fail(str(error))
-    audit.record("runner_token.created", target=("runner_token", name, name))
+    audit.record(
+        "runner_token.created",
+        org=org,
+        target=("runner_token", name, name),
+        details={"permissions": row.permissions},
+    )
     db.session.commit()
     click.echo(token)
     click.echo(f"Runner token {name!r} created; it is shown only this once.", err=True)

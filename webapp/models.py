@@ -251,15 +251,36 @@ class PrivateTool(db.Model):
     __mapper_args__ = {"version_id_col": version}
 
 
+#: What a token may do. `pull`: fetch pull credentials (the runner API, what every token did
+#: before permissions); `read`: registries, tools, checks, audit events of its org; `manage`:
+#: create, change and remove them (implies `read`: a write needs the ETag a read gives).
+TOKEN_PERMISSIONS = ("pull", "read", "manage")
+
+
 class RunnerToken(db.Model):
+    """An API token. `org_id` scopes it to one org (the REST API needs one); `permissions` is
+    a comma-separated subset of TOKEN_PERMISSIONS."""
+
     __tablename__ = "runner_tokens"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    permissions: Mapped[str] = mapped_column(String(64), default="pull", server_default="pull")
     name: Mapped[str] = mapped_column(String(64), unique=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def permission_set(self) -> frozenset[str]:
+        granted = frozenset(p for p in (self.permissions or "").split(",") if p)
+        return granted | {"read"} if "manage" in granted else granted
+
+    def may(self, permission: str) -> bool:
+        return permission in self.permission_set
 
 
 class AuditEvent(db.Model):

@@ -6,11 +6,12 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Iterable
 
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import RunnerToken, utcnow
+from ..models import TOKEN_PERMISSIONS, Organization, RunnerToken, utcnow
 
 PREFIX = "rt_"
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -24,7 +25,17 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create(name: str) -> tuple[str, RunnerToken]:
+def create(
+    name: str, org: Organization | None = None, permissions: Iterable[str] = ("pull",)
+) -> tuple[str, RunnerToken]:
+    """A new token (returned once, in clear) and its row. `org`: the org it acts for (the REST
+    API needs one); `permissions`: a non-empty subset of TOKEN_PERMISSIONS."""
+    granted = [p for p in TOKEN_PERMISSIONS if p in set(permissions)]
+    unknown = set(permissions) - set(TOKEN_PERMISSIONS)
+    if unknown or not granted:
+        raise RunnerTokenError(
+            f"permissions are one or more of {', '.join(TOKEN_PERMISSIONS)}"
+        )
     if not NAME_PATTERN.match(name):
         raise RunnerTokenError(
             "the name must be 1-64 letters, digits, '.', '_' or '-', "
@@ -33,7 +44,12 @@ def create(name: str) -> tuple[str, RunnerToken]:
     if db.session.scalar(select(RunnerToken).where(RunnerToken.name == name)) is not None:
         raise RunnerTokenError(f"a runner token named {name!r} already exists")
     token = PREFIX + secrets.token_urlsafe(32)
-    row = RunnerToken(name=name, token_hash=_hash(token))
+    row = RunnerToken(
+        name=name,
+        token_hash=_hash(token),
+        org_id=org.id if org is not None else None,
+        permissions=",".join(granted),
+    )
     db.session.add(row)
     return token, row
 
