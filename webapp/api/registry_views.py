@@ -18,6 +18,7 @@ from sqlalchemy import func, or_, select
 from ..extensions import csrf, db
 from ..models import Organization, Registry, RunnerToken
 from ..registries import kinds
+from ..registry_client import statuses
 from ..services import checks, drafts, registries
 from ..services.tools import tools_using
 from . import bp
@@ -33,6 +34,7 @@ from .rest import (
     field_error,
     page,
     page_size,
+    query,
     registry_json,
     require_if_match,
     with_etag,
@@ -66,17 +68,17 @@ def _location(registry_id: uuid.UUID) -> str:
 def registries_list(org: Organization, token: RunnerToken) -> Response:
     limit = page_size()
     query = select(Registry).where(Registry.org_id == org.id, Registry.state.in_(LISTED_STATES))
-    kind = request.args.get("kind")
+    kind = query("kind", list(kinds.KINDS))
     if kind:
         query = query.where(Registry.kind == kind)
-    status = request.args.get("status")
+    status = query("status", sorted(str(each) for each in statuses.Status))
     if status:
         query = query.where(Registry.status == status)
-    text = request.args.get("q", "").strip().lower()
+    text = (query("q") or "").strip().lower()
     if text:
         escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         query = query.where(Registry.name_key.like(f"%{escaped}%", escape="\\"))
-    cursor = request.args.get("cursor")
+    cursor = query("cursor", max_length=500)
     if cursor:
         name_key, last_id = decode_cursor(cursor, 2)
         try:
@@ -222,7 +224,7 @@ def registry_delete(org: Organization, token: RunnerToken, registry_id: str) -> 
         db.session.commit()
         return Response(status=204)
     dependents = tools_using(org, registry)
-    if dependents and request.args.get("confirm_name", "").strip() != registry.name:
+    if dependents and (query("confirm_name") or "").strip() != registry.name:
         names = ", ".join(tool.name for tool in dependents)
         raise ApiError(
             "has_dependents",
@@ -255,5 +257,3 @@ def registry_checks(org: Organization, token: RunnerToken, registry_id: str) -> 
     audit_read(token, org.id)
     return jsonify({"items": items, "next_cursor": None})
 
-
-KIND_VALUES = list(kinds.KINDS)

@@ -200,6 +200,23 @@ def decode_cursor(cursor: str, arity: int) -> list[Any]:
     return values
 
 
+QUERY_MAX = 200
+
+
+def query(name: str, choices: list[str] | None = None, max_length: int = QUERY_MAX) -> str | None:
+    """A query parameter as the document states it: bounded, one of `choices` if given."""
+    value = request.args.get(name)
+    if value is None or value == "":
+        return None
+    if len(value) > max_length or "\x00" in value:
+        raise ApiError("invalid_parameter", f"{name} is at most {max_length} characters.", 400,
+                       {name: [f"Keep this to {max_length} characters or fewer."]})
+    if choices is not None and value not in choices:
+        raise ApiError("invalid_parameter", f"{name} is one of: {', '.join(choices)}.", 400,
+                       {name: [f"Choose one of: {', '.join(choices)}."]})
+    return value
+
+
 def page_size() -> int:
     raw = request.args.get("limit")
     if raw is None:
