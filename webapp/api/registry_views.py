@@ -67,17 +67,19 @@ def _location(registry_id: uuid.UUID) -> str:
 @org_token("read")
 def registries_list(org: Organization, token: RunnerToken) -> Response:
     limit = page_size()
-    query = select(Registry).where(Registry.org_id == org.id, Registry.state.in_(LISTED_STATES))
+    rows_query = select(Registry).where(
+        Registry.org_id == org.id, Registry.state.in_(LISTED_STATES)
+    )
     kind = query("kind", list(kinds.KINDS))
     if kind:
-        query = query.where(Registry.kind == kind)
+        rows_query = rows_query.where(Registry.kind == kind)
     status = query("status", sorted(str(each) for each in statuses.Status))
     if status:
-        query = query.where(Registry.status == status)
+        rows_query = rows_query.where(Registry.status == status)
     text = (query("q") or "").strip().lower()
     if text:
         escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        query = query.where(Registry.name_key.like(f"%{escaped}%", escape="\\"))
+        rows_query = rows_query.where(Registry.name_key.like(f"%{escaped}%", escape="\\"))
     cursor = query("cursor", max_length=500)
     if cursor:
         name_key, last_id = decode_cursor(cursor, 2)
@@ -87,10 +89,10 @@ def registries_list(org: Organization, token: RunnerToken) -> Response:
             last = None
         if not isinstance(name_key, str) or last is None:
             decode_cursor("", 2)  # the same refusal
-        query = query.where(or_(Registry.name_key > name_key,
+        rows_query = rows_query.where(or_(Registry.name_key > name_key,
                                 (Registry.name_key == name_key) & (Registry.id > last)))
     rows = list(db.session.scalars(
-        query.order_by(Registry.name_key, Registry.id).limit(limit + 1)))
+        rows_query.order_by(Registry.name_key, Registry.id).limit(limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = encode_cursor([rows[-1].name_key, str(rows[-1].id)]) if more else None

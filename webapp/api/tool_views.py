@@ -121,13 +121,13 @@ def tool_delete(org: Organization, token: RunnerToken, tool_id: str) -> Response
 @org_token("read")
 def audit_events(org: Organization, token: RunnerToken) -> Response:
     limit = page_size()
-    query = select(AuditEvent).where(AuditEvent.org_id == org.id)
+    events = select(AuditEvent).where(AuditEvent.org_id == org.id)
     for name, column in (("action", AuditEvent.action), ("target_id", AuditEvent.target_id),
                          ("actor_kind", AuditEvent.actor_kind)):
         value = query(name, ["user", "support", "token", "system"]
                       if name == "actor_kind" else None)
         if value:
-            query = query.where(column == value)
+            events = events.where(column == value)
     since = query("since")
     if since:
         try:
@@ -137,14 +137,14 @@ def audit_events(org: Organization, token: RunnerToken) -> Response:
         except ValueError:
             raise ApiError("invalid_parameter", "since is an ISO 8601 time with its offset.", 400,
                            {"since": ["Use a time like 2026-01-31T12:00:00+00:00."]}) from None
-        query = query.where(AuditEvent.created_at >= moment)
+        events = events.where(AuditEvent.created_at >= moment)
     cursor = query("cursor", max_length=500)
     if cursor:
         (before,) = decode_cursor(cursor, 1)
         if not isinstance(before, int) or isinstance(before, bool):
             decode_cursor("", 1)
-        query = query.where(AuditEvent.id < before)
-    rows = list(db.session.scalars(query.order_by(AuditEvent.id.desc()).limit(limit + 1)))
+        events = events.where(AuditEvent.id < before)
+    rows = list(db.session.scalars(events.order_by(AuditEvent.id.desc()).limit(limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = encode_cursor([rows[-1].id]) if more else None

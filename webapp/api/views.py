@@ -84,6 +84,11 @@ def pull_credentials() -> Response:
 @bp.after_request
 def _no_store(response: Response) -> Response:
     response.headers["Cache-Control"] = "no-store"
+    # CORS stays closed: a page of another origin never reads an answer (its scripts hold no
+    # token of ours anyway); whatever might add CORS headers, none leaves here.
+    for name in [name for name in response.headers.keys()
+                 if name.lower().startswith("access-control-")]:
+        del response.headers[name]
     return throttle.add_headers(response)
 
 
