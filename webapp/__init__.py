@@ -59,12 +59,14 @@ def create_app(
     from .audit import bp as audit_bp
     from .auth import bp as auth_bp
     from .registries import bp as registries_bp
+    from .runner_tokens import bp as runner_tokens_bp
     from .support import bp as support_bp
     from .tools import bp as tools_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(registries_bp)
     app.register_blueprint(tools_bp)
+    app.register_blueprint(runner_tokens_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(support_bp)
     app.register_blueprint(api_bp)

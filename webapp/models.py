@@ -258,20 +258,40 @@ TOKEN_PERMISSIONS = ("pull", "read", "manage")
 
 
 class RunnerToken(db.Model):
-    """An API token. `org_id` scopes it to one org (the REST API needs one); `permissions` is
-    a comma-separated subset of TOKEN_PERMISSIONS."""
+    """A bearer token: an org's (its self-hosted machines, its scripts) or the platform's (org
+    NULL). `permissions` is a comma-separated subset of TOKEN_PERMISSIONS; the REST API's
+    (read, manage) need an org.
+
+    Names are unique per org and among platform tokens (two indexes: NULLs are distinct in a
+    plain unique constraint). Only the SHA-256 of the token is stored.
+    """
 
     __tablename__ = "runner_tokens"
+    __table_args__ = (
+        Index("uq_runner_tokens_org_name", "org_id", "name", unique=True),
+        Index(
+            "uq_runner_tokens_platform_name",
+            "name",
+            unique=True,
+            sqlite_where=text("org_id IS NULL"),
+            postgresql_where=text("org_id IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     org_id: Mapped[int | None] = mapped_column(
         ForeignKey("organizations.id", ondelete="CASCADE"), index=True
     )
     permissions: Mapped[str] = mapped_column(String(64), default="pull", server_default="pull")
-    name: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(64))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_used_address: Mapped[str | None] = mapped_column(String(45))
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     @property
@@ -281,6 +301,21 @@ class RunnerToken(db.Model):
 
     def may(self, permission: str) -> bool:
         return permission in self.permission_set
+
+    org: Mapped[Organization | None] = relationship()
+    created_by: Mapped[User | None] = relationship()
+
+    @property
+    def is_platform(self) -> bool:
+        return self.org_id is None
+
+    def status(self, now: datetime | None = None) -> str:
+        """"active", "expired" or "revoked"."""
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at is not None and self.expires_at <= (now or utcnow()):
+            return "expired"
+        return "active"
 
 
 class AuditEvent(db.Model):

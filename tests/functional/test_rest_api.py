@@ -23,8 +23,8 @@ API = "/api/v1/registries"
 def token_for(app, slug: str | None, *permissions: str, name: str | None = None) -> str:
     with app.app_context():
         org = accounts.find_org(slug) if slug else None
-        token, _ = runner_tokens.create(name or f"t-{uuid.uuid4().hex[:8]}", org,
-                                        permissions or ("pull",))
+        token, _ = runner_tokens.create(name or f"t-{uuid.uuid4().hex[:8]}", org=org,
+                                        permissions=permissions or ("pull",))
         db.session.commit()
         return token
 

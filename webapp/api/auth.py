@@ -21,7 +21,7 @@ from typing import Any
 
 from flask import current_app, g, request
 
-from ..extensions import client_address, db
+from ..extensions import client_address
 from ..models import Organization, RunnerToken
 from ..services import runner_tokens
 from ..services.audit import Actor
@@ -39,10 +39,9 @@ def bearer() -> str | None:
 
 
 def token_org(token: RunnerToken) -> Organization | None:
-    """The org a token acts for, or None (a platform token, which the REST API refuses).
-
-    The one place that says how a token names its org: issue 14's token scope (`org_id`)."""
-    return db.session.get(Organization, token.org_id) if token.org_id is not None else None
+    """The org a token acts for, or None (a platform token, which the REST API refuses): the
+    token's scope (issue 14)."""
+    return token.org
 
 
 def actor(token: RunnerToken) -> Actor:

@@ -20,7 +20,7 @@ from flask import Response, current_app, jsonify, request
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
-from ..extensions import csrf, db
+from ..extensions import client_address, csrf, db
 from ..request_hooks import is_api_request, reads_first
 from ..services.pull_credentials import HandOffRefused, hand_off
 from . import answers, auth, bp, throttle
@@ -38,7 +38,10 @@ STATUS = {
     "credentials_unreadable": 409,
     "rate_limited": 429,
 }
-BODY_SHAPE = 'send a JSON object {"organization": "<org slug>", "image": "<image reference>"}'
+BODY_SHAPE = (
+    'send a JSON object {"organization": "<org slug>", "image": "<image reference>"} '
+    "(an org's own token may leave out organization)"
+)
 
 
 def _error(code: str, message: str, status: int | None = None) -> Response:
@@ -59,10 +62,14 @@ def pull_credentials() -> Response:
         body = None
     fields = body if isinstance(body, dict) else {}
     organization, image = fields.get("organization"), fields.get("image")
-    if not isinstance(organization, str) or not isinstance(image, str):
+    if organization is None and token.org_id is not None:
+        pass  # an org token's own org
+    elif not isinstance(organization, str):
+        return _error("malformed_reference", BODY_SHAPE)
+    if not isinstance(image, str):
         return _error("malformed_reference", BODY_SHAPE)
     try:
-        handed = hand_off(token, organization, image)
+        handed = hand_off(token, organization, image, address=client_address())
     except HandOffRefused as refused:
         log.info("runner token %s refused: %s", token.id, refused.code)
         return _error(refused.code, refused.message)

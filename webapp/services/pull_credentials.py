@@ -30,7 +30,7 @@ from sqlalchemy import update
 
 from ..database import writing
 from ..extensions import db
-from ..models import Registry, RunnerToken, utcnow
+from ..models import Organization, Registry, RunnerToken, utcnow
 from ..registry_client.check import probe_manifest, run_check
 from ..registry_client.providers import auth_key
 from ..registry_client.reference import ImageReference, InvalidReference, parse_reference
@@ -74,21 +74,26 @@ def auth_entry(username: str, secret: str) -> dict[str, str]:
     return {"username": username, "password": secret, "auth": token}
 
 
-def hand_off(token: RunnerToken, organization: str, image: str) -> HandOff:
+def hand_off(
+    token: RunnerToken, organization: str | None, image: str, *, address: str | None = None
+) -> HandOff:
     """The credentials for `image` of the org `organization`, or `HandOffRefused`.
 
-    Writes what it must in its own short transactions: the token's use (at most once a minute)
-    and the audit row of the bucket (repeats are counted in memory, see `audit.record_counted`).
-    An unknown org is refused as `no_matching_registry`, like an org with no registry for the
-    image: a token does not learn which org slugs exist.
+    Writes what it must in its own short transactions: the token's use (at most once a minute,
+    with the caller's `address`) and the audit row of the bucket (repeats are counted in memory,
+    see `audit.record_counted`). An unknown org is refused as `no_matching_registry`, like an
+    org with no registry for the image: a token does not learn which org slugs exist.
+
+    An org token serves only its own org: `organization` may be omitted (None), and any other
+    org, real or not, gets exactly the unknown org's refusal. A platform token must name one.
     """
     now = utcnow()
-    _note_use(token, now)
+    _note_use(token, now, address)
     try:
         reference = parse_reference(image)
     except InvalidReference as error:
         raise HandOffRefused("malformed_reference", str(error)) from None
-    org = _org_facts(organization)
+    org = _scoped_org(token, organization)
     if org is None:
         raise HandOffRefused(
             "no_matching_registry", f"no connected registry serves {reference.canonical}"
@@ -139,6 +144,32 @@ class _OrgFacts:
 ORG_FACTS_SECONDS = 2.0
 
 
+def _scoped_org(token: RunnerToken, organization: str | None) -> _OrgFacts | None:
+    """The org this token may ask about under this name, or None (answered as unknown)."""
+    if token.org_id is None:
+        return _org_facts(organization) if organization is not None else None
+    if organization is None:
+        return _org_facts_by_id(token.org_id)
+    facts = _org_facts(organization)
+    # Another org's slug gets what a made-up one gets, whichever org it names.
+    return facts if facts is not None and facts.id == token.org_id else None
+
+
+def _org_facts_by_id(org_id: int) -> _OrgFacts | None:
+    cache: dict[int, _OrgFacts] = current_app.extensions.setdefault("runner_org_facts_by_id", {})
+    facts = cache.get(org_id)
+    if facts is not None and time.monotonic() - facts.fetched < ORG_FACTS_SECONDS:
+        return facts
+    org = db.session.get(Organization, org_id)
+    if org is None:
+        cache.pop(org_id, None)
+        return None
+    if len(cache) > 10_000:
+        cache.clear()
+    cache[org_id] = facts = _OrgFacts(org.id, org.is_enterprise, time.monotonic())
+    return facts
+
+
 def _org_facts(slug: str) -> _OrgFacts | None:
     if not accounts.SLUG_PATTERN.match(slug):
         return None  # not a slug at all: no lookup (and no NUL or lone surrogate reaches SQL)
@@ -185,16 +216,20 @@ def probe_pull(registry: Registry, reference: ImageReference) -> tuple[str, str]
     return probe.outcome, probe.reason
 
 
-def _note_use(token: RunnerToken, now: datetime) -> None:
+def _note_use(token: RunnerToken, now: datetime, address: str | None) -> None:
     last = token.last_used_at
-    if last is not None and now - last < LAST_USED_RESOLUTION:
+    if (
+        last is not None
+        and now - last < LAST_USED_RESOLUTION
+        and (address is None or address == token.last_used_address)
+    ):
         return
     db.session.commit()
     with writing():
         db.session.execute(
             update(RunnerToken)
             .where(RunnerToken.id == token.id)
-            .values(last_used_at=now)
+            .values(last_used_at=now, last_used_address=(address or "")[:45] or None)
             .execution_options(synchronize_session=False)
         )
         db.session.commit()
