@@ -5,6 +5,10 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from . import views  # noqa: E402,F401
-from . import document, registry_views, tool_views  # noqa: E402,F401
+from . import (  # noqa: E402,F401
+    document,
+    registry_views,
+    tool_views,
+    views,  # noqa: E402,F401
+)
 from .document import docs_bp  # noqa: E402,F401

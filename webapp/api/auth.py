@@ -29,7 +29,7 @@ from . import throttle
 from .answers import ApiError
 
 REFUSED_KEY = "runner-refused:{address}"
-MISSING_TOKEN = "Send a valid token: Authorization: Bearer <token>."
+MISSING_TOKEN = "Send a valid token: Authorization: Bearer <token>."  # noqa: S105 - words
 
 
 def bearer() -> str | None:
@@ -60,7 +60,8 @@ def authenticate(permission: str, rate_setting: str = "API_RATE_LIMIT") -> Runne
     Sets `g.api_token` and `g.api_actor` (the audit log's actor for this request)."""
     token = runner_tokens.authenticate(bearer() or "")
     if token is None:
-        if _charged("RUNNER_API_FAILURES_PER_ADDRESS", REFUSED_KEY.format(address=client_address())):
+        refused_key = REFUSED_KEY.format(address=client_address())
+        if _charged("RUNNER_API_FAILURES_PER_ADDRESS", refused_key):
             raise ApiError("rate_limited", "Too many refused tokens from this address; wait.", 429)
         raise ApiError("invalid_token", MISSING_TOKEN, 401)
     if _charged(rate_setting, f"runner-token:{token.id}"):

@@ -147,10 +147,11 @@ QUERY_MAX = 200
 
 #: Error answers every token-authenticated operation can give besides 401.
 COMMON_ERRORS: dict[int, tuple[str, ...]] = {
+    400: ("bad_request",),  # a NUL anywhere in the path or query: no field takes one
     403: ("insufficient_permission", "no_organization", "not_enterprise"),
     429: ("rate_limited",),
 }
-LIST_ERRORS = {**COMMON_ERRORS, 400: ("invalid_cursor", "invalid_parameter")}
+LIST_ERRORS = {**COMMON_ERRORS, 400: ("bad_request", "invalid_cursor", "invalid_parameter")}
 ONE_ERRORS = {**COMMON_ERRORS, 404: ("not_found",)}
 WRITE_ONE = {**ONE_ERRORS, 412: ("precondition_failed",), 428: ("precondition_required",)}
 
@@ -183,7 +184,7 @@ OPERATIONS = [
         body=REGISTRY_SETTINGS,
         parameters=[IDEMPOTENCY_KEY],
         responses={202: _ok("Saved; the check runs", "Registry", {**ETAG, **LOCATION})},
-        errors={**COMMON_ERRORS, 400: ("invalid_idempotency_key",),
+        errors={**COMMON_ERRORS, 400: ("bad_request", "invalid_idempotency_key"),
                 409: ("idempotency_key_reused",)},
     ),
     Operation(

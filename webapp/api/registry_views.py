@@ -13,7 +13,7 @@ from __future__ import annotations
 import uuid
 
 from flask import Response, jsonify, request, url_for
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 
 from ..extensions import csrf, db
 from ..models import Organization, Registry, RunnerToken

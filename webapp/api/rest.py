@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from datetime import datetime
 from typing import Any
 
@@ -206,7 +207,7 @@ QUERY_MAX = 200
 def query(name: str, choices: list[str] | None = None, max_length: int = QUERY_MAX) -> str | None:
     """A query parameter as the document states it: bounded, one of `choices` if given."""
     value = request.args.get(name)
-    if value is None or value == "":
+    if value is None:
         return None
     if len(value) > max_length or "\x00" in value:
         raise ApiError("invalid_parameter", f"{name} is at most {max_length} characters.", 400,
@@ -215,6 +216,24 @@ def query(name: str, choices: list[str] | None = None, max_length: int = QUERY_M
         raise ApiError("invalid_parameter", f"{name} is one of: {', '.join(choices)}.", 400,
                        {name: [f"Choose one of: {', '.join(choices)}."]})
     return value
+
+
+RFC3339 = re.compile(
+    r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([Zz]|[+-]\d{2}:\d{2})")
+
+
+def moment(name: str) -> datetime | None:
+    """A query parameter that is an RFC 3339 time (what `format: date-time` means)."""
+    value = query(name)
+    if value is None:
+        return None
+    try:
+        if not RFC3339.fullmatch(value):
+            raise ValueError
+        return datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
+    except ValueError:
+        raise ApiError("invalid_parameter", f"{name} is an RFC 3339 time with its offset.", 400,
+                       {name: ["Use a time like 2026-01-31T12:00:00Z."]}) from None
 
 
 def page_size() -> int:

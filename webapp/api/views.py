@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Response, current_app, jsonify, request
+from flask import Response, jsonify, request
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
@@ -93,8 +93,8 @@ def _no_store(response: Response) -> Response:
     response.headers["Cache-Control"] = "no-store"
     # CORS stays closed: a page of another origin never reads an answer (its scripts hold no
     # token of ours anyway); whatever might add CORS headers, none leaves here.
-    for name in [name for name in response.headers.keys()
-                 if name.lower().startswith("access-control-")]:
+    for name in {name for name, _ in response.headers.items()
+                 if name.lower().startswith("access-control-")}:
         del response.headers[name]
     return throttle.add_headers(response)
 

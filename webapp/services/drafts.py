@@ -3,7 +3,8 @@
 Step 2's form carries a signed token naming the draft it creates or edits, so a second click
 (or a double click) finds the same row instead of making another. Connecting saves the draft
 (`registries.save_draft`), commits, then asks for its check; the check makes the draft active
-once it passes (`registries.activate`). The REST API's "create a registry" takes this path too (with no user: the actor is its token).
+once it passes (`registries.activate`). The REST API's "create a registry" takes this path too
+(with no user: the actor is its token).
 """
 
 from __future__ import annotations
