@@ -331,3 +331,14 @@ def test_the_canary_secret_is_in_no_answer_and_not_in_the_document(app, client, 
         assert all(CANARY not in json.dumps(event.details)
                    for event in db.session.scalars(select(AuditEvent)))
         assert db.session.scalar(select(PrivateTool)) is None
+
+
+def test_a_rename_alone_runs_no_check_and_answers_200(client, manage):
+    made = create(client, manage, settings(save_anyway=True))
+    body = {key: value for key, value in settings(name="Renamed").items() if key != "password"}
+    renamed = client.patch(made.headers["Location"], json=body,
+                           headers=bearer(manage, **{"If-Match": made.headers["ETag"]}))
+    assert renamed.status_code == 200, renamed.get_data(as_text=True)
+    assert renamed.get_json()["name"] == "Renamed" and renamed.get_json()["has_secret"]
+    history = client.get(made.headers["Location"] + "/checks", headers=bearer(manage))
+    assert len(history.get_json()["items"]) == 1  # the connect check only

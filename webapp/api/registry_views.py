@@ -193,9 +193,9 @@ def registry_change(org: Organization, token: RunnerToken, registry_id: str) -> 
         return _answer(registry, 202)
     changed_settings = details.secret is not None or (
         details.scheme, details.host, details.namespace, details.username,
-        details.ca_certificate, details.test_image,
+        details.ca_certificate or None, details.test_image or None,
     ) != (registry.scheme, registry.host, registry.namespace, registry.username,
-          registry.ca_certificate, registry.test_image)
+          registry.ca_certificate or None, registry.test_image or None)
     try:
         if details.name != registry.name:
             registries.rename(org, registry, details.name)
