@@ -255,7 +255,7 @@ def test_writes_are_audited_as_the_token_and_reads_counted_per_hour(app, client,
         event["action"] for event in events.get_json()["items"]}
 
 
-def test_a_session_cookie_is_no_credential(client, org_admin, orgs_after_login=None):
+def test_a_session_cookie_is_no_credential(client, org_admin):
     response = client.get(API)
     assert_error(response, 401, "invalid_token")
     assert client.post(API, json=settings()).status_code == 401
@@ -342,3 +342,30 @@ def test_a_rename_alone_runs_no_check_and_answers_200(client, manage):
     assert renamed.get_json()["name"] == "Renamed" and renamed.get_json()["has_secret"]
     history = client.get(made.headers["Location"] + "/checks", headers=bearer(manage))
     assert len(history.get_json()["items"]) == 1  # the connect check only
+
+
+def test_no_view_under_api_sees_the_session(app, client, org_admin):
+    manage = token_for(app, "acme", "manage", name="acme-manage")
+    # The reference page is a page under /api/: it renders signed out, whoever is signed in.
+    page = client.get("/api/docs").get_data(as_text=True)
+    assert "admin@acme.test" not in page
+    # A token's write with a session cookie beside it is the token's, never the person's.
+    assert create(client, manage, settings(save_anyway=True)).status_code == 202
+    with client.application.app_context():
+        actors = {event.actor_label for event in db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action.in_(
+                ("registry.added", "registry.saved_anyway"))))}
+    assert actors == {"API token acme-manage"}
+
+
+def test_the_reference_page_renders_the_document_without_script(client):
+    page = client.get("/api/docs")
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    text = page.get_data(as_text=True)
+    assert "<script>" not in text and " on" not in text.split("<body", 1)[1].split(">", 1)[0]
+    assert "script-src 'self'" in page.headers["Content-Security-Policy"]
+    for operation in ("POST /api/v1/registries", "DELETE /api/v1/registries/{registry_id}",
+                      "GET /api/v1/audit-events"):
+        assert operation in text
+    assert "Give the registry a name." not in text  # form messages are not schema text
+    assert "(write-only)" in text  # the password
