@@ -127,3 +127,12 @@ def test_the_fuzzer_really_reaches_the_views_with_the_token():
     assert answer.status_code == 202, answer.text
     assert answer.json()["status"] == "blocked"  # the outbound policy refused loopback
     assert schema.config.generation.max_examples == EXAMPLES_PER_OPERATION
+
+
+def test_the_hook_keeps_generated_addresses_on_loopback():
+    operation = schema["/api/v1/registries"]["POST"]
+    for address, kept in (("https://8.8.8.8", LOOPBACK_REGISTRY),
+                          ("registry.example.com:5000/team", LOOPBACK_REGISTRY),
+                          ("   ", "   "), ("a\x00b", "a\x00b")):
+        case = operation.Case(body={"kind": "docker_registry", "registry_url": address})
+        assert registries_on_loopback(None, case).body["registry_url"] == kept
