@@ -369,3 +369,24 @@ def test_the_reference_page_renders_the_document_without_script(client):
         assert operation in text
     assert "Give the registry a name." not in text  # form messages are not schema text
     assert "(write-only)" in text  # the password
+
+
+def test_checks_a_token_asks_for_count_against_the_check_budget(tmp_path):
+    app = build_app(f"sqlite:///{tmp_path / 'checks.db'}", RATELIMIT_ENABLED=True,
+                    RATELIMIT_STORAGE_URI="memory://", CHECK_REQUESTS_PER_USER="2 per minute")
+    with app.app_context():
+        accounts.create_org("acme", "Acme", "enterprise")
+        db.session.commit()
+    token = token_for(app, "acme", "manage")
+    client = app.test_client()
+    made = create(client, token, settings(save_anyway=True))  # the connect check: 1 of 2
+    assert made.status_code == 202
+    assert made.headers["X-RateLimit-Limit"] == "600"  # the answer describes the token's limit
+    url = made.headers["Location"]
+    assert client.post(f"{url}/check", headers=bearer(token)).status_code == 202  # 2 of 2
+    refused = client.post(f"{url}/check", headers=bearer(token))
+    assert_error(refused, 429, "rate_limited")
+    assert refused.headers["X-RateLimit-Limit"] == "2" and "Retry-After" in refused.headers
+    assert client.get(url, headers=bearer(token)).status_code == 200  # reads go on
+    with app.app_context():
+        limiter.reset()

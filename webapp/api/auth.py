@@ -76,6 +76,21 @@ def authenticate(permission: str, rate_setting: str = "API_RATE_LIMIT") -> Runne
     return token
 
 
+def charge_outbound(token: RunnerToken, org: Organization) -> None:
+    """What makes us contact a registry (create, a change of settings, Check now) also counts
+    against the page's check budgets, per token and per org (CHECK_REQUESTS_PER_USER and
+    CHECK_REQUESTS_PER_ORG), so a token cannot turn the checker into a port scanner either.
+    A refusal is 429 with that budget's headers; otherwise the answer keeps the token's."""
+    general = g.get("api_throttle")
+    for setting, key in (("CHECK_REQUESTS_PER_USER", f"api-checks-token:{token.id}"),
+                         ("CHECK_REQUESTS_PER_ORG", f"api-checks-org:{org.id}")):
+        if _charged(setting, key):
+            raise ApiError("rate_limited", "Too many checks asked for; wait, then try again.",
+                           429)
+    if general is not None:
+        g.api_throttle = general
+
+
 def org_token(permission: str) -> Callable:
     """A REST view: the token must have `permission` and an org; the view gets `org`, `token`."""
 
