@@ -123,7 +123,7 @@ def audit_events(org: Organization, token: RunnerToken) -> Response:
     events = select(AuditEvent).where(AuditEvent.org_id == org.id)
     for name, column in (("action", AuditEvent.action), ("target_id", AuditEvent.target_id),
                          ("actor_kind", AuditEvent.actor_kind)):
-        value = query(name, ["user", "support", "token", "system"]
+        value = query(name, ["user", "support", "token", "runner", "system"]
                       if name == "actor_kind" else None)
         if value:
             events = events.where(column == value)
