@@ -23,7 +23,7 @@ from ..services import checks, drafts, registries
 from ..services.tools import tools_using
 from . import bp
 from .answers import ApiError
-from .auth import org_token
+from .auth import charge_outbound, org_token
 from .rest import (
     REGISTRY_SETTINGS,
     audit_read,
@@ -32,6 +32,7 @@ from .rest import (
     encode_cursor,
     fed_body,
     field_error,
+    invalid,
     page,
     page_size,
     query,
@@ -123,7 +124,8 @@ def registry_create(org: Organization, token: RunnerToken) -> Response:
     form = fed.form
     details = form.details()
     if details is None:
-        fed_body_errors(fed)
+        invalid(fed)
+    charge_outbound(token, org)
     try:
         drafts.connect(org, None, details, registry_id)
     except registries.RegistryConflict as conflict:
@@ -137,12 +139,6 @@ def registry_create(org: Organization, token: RunnerToken) -> Response:
     response = _answer(registry, 202)
     response.headers["Location"] = _location(registry_id)
     return response
-
-
-def fed_body_errors(fed) -> None:
-    from .rest import invalid
-
-    invalid(fed)
 
 
 def _save_anyway(org: Organization, registry: Registry) -> None:
@@ -176,10 +172,11 @@ def registry_change(org: Organization, token: RunnerToken, registry_id: str) -> 
     form = fed.form
     details = form.details()
     if details is None:
-        fed_body_errors(fed)
+        invalid(fed)
     if registry.state == "draft":
         if registries.is_check_running(registry):
             raise ApiError("check_running", "Its check is still running; wait for it.", 409)
+        charge_outbound(token, org)
         try:
             drafts.connect(org, None, details, registry.id)
         except registries.RegistryConflict as conflict:
@@ -196,6 +193,8 @@ def registry_change(org: Organization, token: RunnerToken, registry_id: str) -> 
         details.ca_certificate or None, details.test_image or None,
     ) != (registry.scheme, registry.host, registry.namespace, registry.username,
           registry.ca_certificate or None, registry.test_image or None)
+    if changed_settings:
+        charge_outbound(token, org)
     try:
         if details.name != registry.name:
             registries.rename(org, registry, details.name)
@@ -245,6 +244,7 @@ def registry_delete(org: Organization, token: RunnerToken, registry_id: str) -> 
 @org_token("manage")
 def registry_check(org: Organization, token: RunnerToken, registry_id: str) -> Response:
     registry = _registry(org, registry_id)
+    charge_outbound(token, org)
     checks.request_check(registry.id, "connect" if registry.state == "draft" else "manual")
     response = _answer(registry, 202)
     response.headers["Location"] = _location(registry.id)
