@@ -91,7 +91,8 @@ def test_save_anyway_makes_a_failing_registry_active_and_is_audited(app, client,
     assert response.get_json()["state"] == "active"
     with app.app_context():
         event = db.session.scalar(select(AuditEvent).where(
-            AuditEvent.action == "registry.saved_anyway"))
+            AuditEvent.action == "registry.added"))
+        assert event.details["check"] == "saved anyway"
         assert event.actor_kind == "token" and event.actor_label == "API token acme-manage"
 
 
@@ -241,7 +242,8 @@ def test_writes_are_audited_as_the_token_and_reads_counted_per_hour(app, client,
     for _ in range(3):
         assert client.get(API, headers=bearer(manage)).status_code == 200
     with app.app_context():
-        added = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "registry.added"))
+        added = db.session.scalar(select(AuditEvent).where(
+            AuditEvent.action == "registry.draft_saved"))
         assert (added.actor_kind, added.actor_label) == ("token", "API token acme-manage")
         reads = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "api.read")).all()
         from webapp.services import audit
@@ -251,7 +253,7 @@ def test_writes_are_audited_as_the_token_and_reads_counted_per_hour(app, client,
         reads = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "api.read")).all()
         assert len(reads) == 1 and reads[0].count == 3
     events = client.get("/api/v1/audit-events?actor_kind=token", headers=bearer(manage))
-    assert {"registry.added", "registry.saved_anyway"} <= {
+    assert {"registry.draft_saved", "registry.added"} <= {
         event["action"] for event in events.get_json()["items"]}
 
 
@@ -354,7 +356,7 @@ def test_no_view_under_api_sees_the_session(app, client, org_admin):
     with client.application.app_context():
         actors = {event.actor_label for event in db.session.scalars(
             select(AuditEvent).where(AuditEvent.action.in_(
-                ("registry.added", "registry.saved_anyway"))))}
+                ("registry.draft_saved", "registry.added"))))}
     assert actors == {"API token acme-manage"}
 
 
