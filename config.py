@@ -50,6 +50,7 @@ class BaseConfig:
     LOGIN_FAILURES_PER_ADDRESS = "50 per 15 minutes"
     RUNNER_API_RATE_LIMIT = "1200 per minute"
     RUNNER_API_FAILURES_PER_ADDRESS = "30 per minute"
+    API_RATE_LIMIT = "600 per minute"
     CHECK_REQUESTS_PER_USER = "30 per minute"
     CHECK_REQUESTS_PER_ORG = "120 per minute"
     TOOL_ADDS_PER_USER = "30 per minute"
@@ -160,6 +161,7 @@ _STRINGS = (
     "SALES_CONTACT_URL",
     "RUNNER_API_RATE_LIMIT",
     "RUNNER_API_FAILURES_PER_ADDRESS",
+    "API_RATE_LIMIT",
     "CHECK_REQUESTS_PER_USER",
     "CHECK_REQUESTS_PER_ORG",
     "TOOL_ADDS_PER_USER",

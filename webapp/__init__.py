@@ -59,6 +59,7 @@ def create_app(
     errors.init_app(app)
 
     from .api import bp as api_bp
+    from .api import docs_bp as api_docs_bp
     from .audit import bp as audit_bp
     from .auth import bp as auth_bp
     from .registries import bp as registries_bp
@@ -73,6 +74,7 @@ def create_app(
     app.register_blueprint(audit_bp)
     app.register_blueprint(support_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(api_docs_bp)
 
     from . import cli
 

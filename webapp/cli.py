@@ -12,7 +12,7 @@ from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
 from .extensions import db
-from .models import PLANS, ROLES, Organization, User
+from .models import PLANS, ROLES, TOKEN_PERMISSIONS, Organization, User
 from .services import accounts, audit, credentials, runner_tokens
 from .services.vault import new_key_line
 
@@ -118,13 +118,27 @@ def _scope_options(command):
 @click.argument("name")
 @_scope_options
 @click.option("--expires-in-days", type=int, help="Expire after this many days (default: never).")
+@click.option(
+    "--permission",
+    "permissions",
+    multiple=True,
+    type=click.Choice(TOKEN_PERMISSIONS),
+    help="What it may do, repeated for several: pull (default), read, manage (REST API; "
+    "org tokens only).",
+)
 def token_create(
-    name: str, org_slug: str | None, platform: bool, expires_in_days: int | None
+    name: str,
+    org_slug: str | None,
+    platform: bool,
+    expires_in_days: int | None,
+    permissions: tuple[str, ...],
 ) -> None:
     """Create a runner token (--org SLUG or --platform) and print it once."""
     org = _token_scope(org_slug, platform)
     try:
-        token, row = runner_tokens.create(name, org=org, expires_in_days=expires_in_days)
+        token, row = runner_tokens.create(
+            name, org=org, expires_in_days=expires_in_days, permissions=permissions or ("pull",)
+        )
     except runner_tokens.RunnerTokenError as error:
         fail(str(error))
     db.session.flush()

@@ -273,8 +273,16 @@ class PrivateTool(db.Model):
     __mapper_args__ = {"version_id_col": version}
 
 
+#: What a token may do. `pull`: fetch pull credentials (the runner API, what every token did
+#: before permissions); `read`: registries, tools, checks, audit events of its org; `manage`:
+#: create, change and remove them (implies `read`: a write needs the ETag a read gives).
+TOKEN_PERMISSIONS = ("pull", "read", "manage")
+
+
 class RunnerToken(db.Model):
-    """A runner's bearer token: an org's (its self-hosted machines) or the platform's (org NULL).
+    """A bearer token: an org's (its self-hosted machines, its scripts) or the platform's (org
+    NULL). `permissions` is a comma-separated subset of TOKEN_PERMISSIONS; the REST API's
+    (read, manage) need an org.
 
     Names are unique per org and among platform tokens (two indexes: NULLs are distinct in a
     plain unique constraint). Only the SHA-256 of the token is stored.
@@ -296,6 +304,7 @@ class RunnerToken(db.Model):
     org_id: Mapped[int | None] = mapped_column(
         ForeignKey("organizations.id", ondelete="CASCADE"), index=True
     )
+    permissions: Mapped[str] = mapped_column(String(64), default="pull", server_default="pull")
     name: Mapped[str] = mapped_column(String(64))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -306,6 +315,14 @@ class RunnerToken(db.Model):
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_used_address: Mapped[str | None] = mapped_column(String(45))
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def permission_set(self) -> frozenset[str]:
+        granted = frozenset(p for p in (self.permissions or "").split(",") if p)
+        return granted | {"read"} if "manage" in granted else granted
+
+    def may(self, permission: str) -> bool:
+        return permission in self.permission_set
 
     org: Mapped[Organization | None] = relationship()
     created_by: Mapped[User | None] = relationship()

@@ -66,7 +66,7 @@ def init_app(app: Flask) -> None:
         if "\x00" in request.path or any(
             "\x00" in value for values in fields for _, value in values.items(multi=True)
         ):
-            abort(400)
+            abort(400, "Remove the NUL character (\\u0000): no field takes one.")
         if request.method not in SAFE_METHODS:
             g.write_token = begin_writing()
 

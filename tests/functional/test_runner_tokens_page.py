@@ -21,8 +21,11 @@ def acme(make, auth):
     auth.login(make.user("admin@acme.test", org="acme", role="admin"))
 
 
-def create(client, name: str = "edge-1", expires: str = "never"):
-    return client.post_form(PAGE, {"name": name, "expires": expires}, token_from=PAGE)
+def create(client, name: str = "edge-1", expires: str = "never",
+           permissions: tuple[str, ...] = ("pull",)):
+    # As a browser sends the form: "Pull images" is checked by default.
+    return client.post_form(PAGE, {"name": name, "expires": expires,
+                                   "permissions": list(permissions)}, token_from=PAGE)
 
 
 def shown_token(page: str) -> str:
@@ -110,3 +113,35 @@ def test_another_orgs_token_is_not_found(app, client, make, auth, acme):
     assert "theirs" not in client.get(PAGE).get_data(as_text=True)
     with app.app_context():
         assert db.session.get(RunnerToken, theirs).revoked_at is None
+
+
+def test_permissions_are_checkboxes_pull_by_default_and_listed(app, client, acme):
+    page = client.get(PAGE).get_data(as_text=True)
+    assert re.search(r'<input checked[^>]*name="permissions"[^>]*type="checkbox" value="pull"',
+                     page), page
+    assert 'type="checkbox" value="manage"' in page
+    none = create(client, "nothing", permissions=())
+    assert none.status_code == 422
+    assert "Choose at least one permission." in none.get_data(as_text=True)
+    made = create(client, "terraform", permissions=("read", "manage"))
+    assert made.status_code == 201
+    token = shown_token(made.get_data(as_text=True))
+    listing = client.get(PAGE).get_data(as_text=True)
+    assert "Read, Manage" in listing
+    api = client.get("/api/v1/registries", headers={"Authorization": f"Bearer {token}"})
+    assert api.status_code == 200
+    with app.app_context():
+        assert db.session.query(RunnerToken).filter_by(name="terraform").one().permissions == \
+            "read,manage"
+
+
+def test_members_cannot_create_tokens_of_any_permission(app, client, make, auth):
+    make.org("acme", plan="enterprise")
+    auth.login(make.user("member@acme.test", org="acme", role="member"))
+    page = client.get(PAGE).get_data(as_text=True)
+    assert 'name="permissions"' not in page
+    response = client.post_form(PAGE, {"name": "sneaky", "expires": "never",
+                                       "permissions": ["manage"]}, token_from=PAGE)
+    assert response.status_code == 403
+    with app.app_context():
+        assert db.session.query(RunnerToken).count() == 0

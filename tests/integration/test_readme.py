@@ -14,7 +14,9 @@ their job, then stopped; everything before them in a block runs first, in one sh
 from __future__ import annotations
 
 import re
+import secrets
 import subprocess
+import threading
 import time
 import urllib.request
 import uuid
@@ -25,6 +27,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from werkzeug.serving import make_server
 
 from tests.support.apps import TEST_KEYS, make_app, make_config
 from tests.support.components import redis_url
@@ -33,7 +36,7 @@ from tests.support.registries import free_port
 from tests.support.shell import BIN, ROOT, fresh_environment, running
 from webapp.extensions import db
 from webapp.models import ConnectivityCheck, Registry
-from webapp.services import accounts, credentials
+from webapp.services import accounts, credentials, runner_tokens
 from webapp.services.vault import new_key_line
 
 README = ROOT / "README.md"
@@ -56,6 +59,7 @@ class Run:
     environ: dict[str, str]
     logs: list[Path] = field(default_factory=list)
     registry_id: uuid.UUID | None = None
+    cleanup: list[Callable[[], None]] = field(default_factory=list)  # run when the test ends
 
     def log(self, index: int) -> str:
         return self.logs[index].read_text(errors="replace")
@@ -152,6 +156,34 @@ def the_cli_block_did_its_work(run: Run, output: str) -> None:
     assert "Demo login: admin@acme.example / demo-password-acme" in output
 
 
+def an_api_to_automate(run: Run) -> None:
+    """The app served on the run's port (in this process, on loopback), an Enterprise org and
+    an org token with the manage permission, as the block's text assumes: `API_TOKEN`, and the
+    real docker-registry's `robot` user (`REGISTRY_PASSWORD`, from the fixture)."""
+    ca_file = run.home / "registry-ca.pem"
+    ca_file.write_text(run.environ["README_CA"])
+    app = make_app(make_config(run.database_url, SECRET_KEY=SECRET_KEY, CREDENTIAL_KEYS=TEST_KEYS,
+                               OUTBOUND_ALLOWED_NETWORKS="127.0.0.1/32",
+                               REGISTRY_CA_BUNDLE=str(ca_file)))
+    with app.app_context():
+        db.create_all()
+        org = accounts.create_org("acme", "Acme", "enterprise")
+        db.session.commit()
+        token, _ = runner_tokens.create("terraform", org=org, permissions=("read", "manage"))
+        db.session.commit()
+    server = make_server("127.0.0.1", run.port, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    run.cleanup.append(server.shutdown)
+    run.environ["API_TOKEN"] = token
+
+
+def the_script_connected_and_removed_it(run: Run, output: str) -> None:
+    lines = output.strip().splitlines()
+    assert lines == ['{"name":"Build registry","state":"active","status":"connected"}',
+                     "Build registry", "connected", "204"], output
+    assert run.environ["REGISTRY_PASSWORD"] not in output
+
+
 ANY_PORT = ("PORT=8080", "PORT={port}", "a free port: 8080 may be taken on a shared machine")
 ON_LOOPBACK = ("HOST=0.0.0.0", "HOST=127.0.0.1", "tests listen on loopback only")
 
@@ -189,6 +221,15 @@ BLOCKS: dict[str, Block] = {
              "tests listen on loopback only, on a free port"),
         ),
         working=answers,
+    ),
+    "API=https://app.example/api/v1": Block(
+        substitute=(
+            ("API=https://app.example/api/v1", "API=http://127.0.0.1:{port}/api/v1",
+             "the app this test serves on a free loopback port"),
+            ("https://registry.example.com", "{registry_url}",
+             "the test's real docker-registry, on loopback"),
+        ),
+        prepare=an_api_to_automate, check=the_script_connected_and_removed_it,
     ),
     ".venv/bin/flask keys rotate": Block(
         environ=lambda run: {"CREDENTIAL_KEYS": f"{NEW_KEY},{TEST_KEYS}"},
@@ -278,21 +319,25 @@ def scratch(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def registry_for_workers(request: pytest.FixtureRequest, name: str) -> dict[str, str]:
-    if BLOCKS[name].prepare is not a_registry_due:
+    if BLOCKS[name].prepare not in (a_registry_due, an_api_to_automate):
         return {}
     registry = request.getfixturevalue("htpasswd_registry")
-    return {"README_REGISTRY": registry.host_port, "README_CA": registry.ca_pem}
+    password = secrets.token_urlsafe(12)
+    registry.add_user("robot", password)
+    return {"README_REGISTRY": registry.host_port, "README_REGISTRY_URL": registry.url,
+            "README_CA": registry.ca_pem, "REGISTRY_PASSWORD": password}
 
 
 # A block that cannot run offline is not a case at all (a skip in CI would read as a missing
 # component): its reason is checked by test_every_readme_command_block_is_known instead.
 @pytest.mark.parametrize("name", [name for name, spec in BLOCKS.items() if not spec.skip])
-def test_readme_block_runs_as_written(name, tmp_path, scratch, registry_for_workers):
+def test_readme_block_runs_as_written(name, tmp_path, scratch, registry_for_workers, request):
     spec = BLOCKS[name]
     block = readme_blocks().get(name)
     assert block is not None, f"README.md has no block starting {name!r}"
     run = Run(home=tmp_path, cwd=ROOT if spec.in_checkout else scratch,
               database_url=f"sqlite:///{tmp_path / 'readme.db'}", port=free_port(), environ={})
+    request.addfinalizer(lambda: [stop() for stop in run.cleanup])
     run.environ = fresh_environment(
         tmp_path, APP_ENV="development", DATABASE_URL=run.database_url, SECRET_KEY=SECRET_KEY,
         CREDENTIAL_KEYS=TEST_KEYS, CHECK_SWEEP_SECONDS="1",
@@ -300,7 +345,8 @@ def test_readme_block_runs_as_written(name, tmp_path, scratch, registry_for_work
     )
     run.environ.update(spec.environ(run) if spec.environ else {})
     values = {"port": run.port, "database_url": run.database_url, "keys": TEST_KEYS,
-              "secret_key": SECRET_KEY}
+              "secret_key": SECRET_KEY,
+              "registry_url": registry_for_workers.get("README_REGISTRY_URL", "")}
     for written, as_run, _ in spec.substitute:
         block = block.replace(written, as_run.format(**values))
     lines = [line for line in commands(block) if without_comment(line) not in spec.leave_out]

@@ -16,14 +16,15 @@ from __future__ import annotations
 
 import logging
 
-from flask import Response, current_app, jsonify, request
+from flask import Response, jsonify, request
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from ..extensions import client_address, csrf, db
 from ..request_hooks import is_api_request, reads_first
-from ..services import runner_tokens
 from ..services.pull_credentials import CREDENTIALS, HandOffRefused, hand_off
-from . import bp, throttle
+from . import answers, auth, bp, throttle
+from .answers import ApiError
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 STATUS = {
     "malformed_reference": 400,
     "invalid_token": 401,
+    "insufficient_permission": 403,
     "not_enterprise": 403,
     "no_matching_registry": 404,
     "credentials_unreadable": 409,
@@ -41,42 +43,23 @@ STATUS = {
 }
 BODY_SHAPE = (
     'send a JSON object {"organization": "<org slug>", "image": "<image reference>"} '
-    "(an org's own token may leave out organization; optionally \"credential\": \"password\", \"pull_token\" or \"auto\")"
+    "(an org's own token may leave out organization; optionally \"credential\": "
+    '"password", "pull_token" or "auto")'
 )
 
 
-def _bearer() -> str | None:
-    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
-    value = value.strip()
-    return value if scheme.lower() == "bearer" and value else None
-
-
-def _error(
-    code: str, message: str, status: int | None = None, **extra: object
-) -> Response:
-    response = jsonify(error=code, message=message, **extra)
-    response.status_code = status or STATUS[code]
-    if response.status_code == 401:
-        response.headers["WWW-Authenticate"] = 'Bearer realm="runner-api"'
-    return response
-
-
-def _throttled(limit: str, key: str) -> bool:
-    verdict = throttle.charge(current_app.config[limit], key)
-    return verdict is not None and not verdict.allowed
+def _error(code: str, message: str, status: int | None = None, **extra: object) -> Response:
+    return answers.error(code, message, status or STATUS[code], **extra)
 
 
 @bp.route("/pull-credentials", methods=["POST"])
 @csrf.exempt
 @reads_first
 def pull_credentials() -> Response:
-    token = runner_tokens.authenticate(_bearer() or "")
-    if token is None:
-        if _throttled("RUNNER_API_FAILURES_PER_ADDRESS", f"runner-refused:{client_address()}"):
-            return _error("rate_limited", "too many refused runner tokens from this address")
-        return _error("invalid_token", "send a valid runner token: Authorization: Bearer <token>")
-    if _throttled("RUNNER_API_RATE_LIMIT", f"runner-token:{token.id}"):
-        return _error("rate_limited", "too many requests with this runner token; slow down")
+    try:
+        token = auth.authenticate("pull", "RUNNER_API_RATE_LIMIT")
+    except ApiError as refused:
+        return answers.from_error(refused)
     try:
         body = request.get_json(silent=True)
     except RecursionError:  # absurdly nested JSON
@@ -94,7 +77,7 @@ def pull_credentials() -> Response:
         return _error(
             "malformed_reference",
             'credential must be "password", "pull_token" or "auto"',
-            fields={"credential": 'use "password", "pull_token" or "auto"'},
+            fields={"credential": ['use "password", "pull_token" or "auto"']},
         )
     try:
         handed = hand_off(
@@ -128,7 +111,25 @@ def pull_credentials() -> Response:
 @bp.after_request
 def _no_store(response: Response) -> Response:
     response.headers["Cache-Control"] = "no-store"
+    # CORS stays closed: a page of another origin never reads an answer (its scripts hold no
+    # token of ours anyway); whatever might add CORS headers, none leaves here.
+    for name in {name for name, _ in response.headers.items()
+                 if name.lower().startswith("access-control-")}:
+        del response.headers[name]
     return throttle.add_headers(response)
+
+
+@bp.errorhandler(ApiError)
+def _api_error(error: ApiError) -> Response:
+    return answers.from_error(error)
+
+
+@bp.errorhandler(StaleDataError)
+def _stale(error: StaleDataError) -> Response:
+    # Someone changed the object between our read and our write: as a stale If-Match.
+    db.session.rollback()
+    return _error("precondition_failed", "This changed meanwhile: read it again, then retry.",
+                  412)
 
 
 @bp.errorhandler(HTTPException)

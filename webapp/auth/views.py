@@ -20,6 +20,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from .. import htmx
 from ..extensions import client_address, db, limiter, login_manager
 from ..models import User
+from ..request_hooks import is_api_request
 from ..services import accounts, audit
 from . import bp
 from .forms import LoginForm
@@ -32,7 +33,10 @@ login_manager.session_protection = "basic"
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    """The cookie holds `<id>:<session epoch>`; a bumped epoch (logout) makes it worthless."""
+    """The cookie holds `<id>:<session epoch>`; a bumped epoch (logout) makes it worthless.
+    Under `/api/` nobody: the APIs authenticate by bearer token alone and ignore cookies."""
+    if is_api_request():
+        return None
     identifier, _, epoch = user_id.partition(":")
     if not identifier.isdigit() or not epoch.isdigit():
         return None

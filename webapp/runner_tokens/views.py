@@ -64,6 +64,7 @@ def create() -> Response:
                 org=current_org(),
                 created_by=current_user,
                 expires_in_days=form.expires_in_days(),
+                permissions=form.permissions.data,
             )
         except runner_tokens.RunnerTokenError as error:
             form.name.errors.append(str(error).capitalize() + ".")

@@ -44,6 +44,8 @@ class Actor:
 
 
 def _current_actor() -> Actor:
+    if has_request_context() and g.get("api_actor") is not None:
+        return g.api_actor  # an API token (webapp/api/auth.py); the API ignores sessions
     if has_request_context() and current_user and current_user.is_authenticated:
         return Actor.of_user(current_user)
     return Actor.system()

@@ -3,7 +3,8 @@
 Step 2's form carries a signed token naming the draft it creates or edits, so a second click
 (or a double click) finds the same row instead of making another. Connecting saves the draft
 (`registries.save_draft`), commits, then asks for its check; the check makes the draft active
-once it passes (`registries.activate`). The REST API's "create a registry" takes this path too.
+once it passes (`registries.activate`). The REST API's "create a registry" takes this path too
+(with no user: the actor is its token).
 """
 
 from __future__ import annotations
@@ -102,7 +103,10 @@ def slot(org: Organization, draft_token: str | None) -> Slot:
 
 
 def connect(
-    org: Organization, user: User, details: registries.RegistryDetails, registry_id: uuid.UUID
+    org: Organization,
+    user: User | None,
+    details: registries.RegistryDetails,
+    registry_id: uuid.UUID,
 ) -> None:
     """Save the draft, commit, and ask for its check (after the commit).
 
@@ -121,4 +125,4 @@ def connect(
     except registries.SecretRequired:
         db.session.rollback()
         raise
-    checks.request_check(registry.id, "connect", user.id)
+    checks.request_check(registry.id, "connect", user.id if user is not None else None)

@@ -222,7 +222,7 @@ def find_conflict(
 
 
 def save_draft(
-    org: Organization, user: User, details: RegistryDetails, registry_id: uuid.UUID
+    org: Organization, user: User | None, details: RegistryDetails, registry_id: uuid.UUID
 ) -> Registry:
     """Create the draft with this id, or update it (Edit details, or a second click).
 
@@ -235,7 +235,10 @@ def save_draft(
     registry = db.session.get(Registry, registry_id)
     created = registry is None
     if created:
-        registry = Registry(id=registry_id, org_id=org.id, state="draft", created_by_id=user.id)
+        registry = Registry(
+            id=registry_id, org_id=org.id, state="draft",
+            created_by_id=user.id if user is not None else None,  # None: an API token
+        )
     elif registry.org_id != org.id or registry.state != "draft":
         raise ValueError("not a draft of this org")
     secret = _secret_to_seal(None if created else registry, details)

@@ -20,13 +20,14 @@ import hmac
 import re
 import secrets
 import zlib
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
-from ..models import Organization, RunnerToken, User, utcnow
+from ..models import TOKEN_PERMISSIONS, Organization, RunnerToken, User, utcnow
 from . import audit
 
 PREFIX = "prt_"
@@ -82,8 +83,16 @@ def create(
     org: Organization | None = None,
     created_by: User | None = None,
     expires_in_days: int | None = None,
+    permissions: Iterable[str] = ("pull",),
 ) -> tuple[str, RunnerToken]:
-    """A new token for `org` (None: a platform token); the token string is returned only here."""
+    """A new token for `org` (None: a platform token); the token string is returned only here.
+    `permissions`: a non-empty subset of TOKEN_PERMISSIONS (the REST API's need an org)."""
+    asked = set(permissions)
+    granted = [each for each in TOKEN_PERMISSIONS if each in asked]
+    if asked - set(TOKEN_PERMISSIONS) or not granted:
+        raise RunnerTokenError(f"permissions are one or more of {', '.join(TOKEN_PERMISSIONS)}")
+    if org is None and granted != ["pull"]:
+        raise RunnerTokenError("read and manage belong to an org's token: give it an org")
     if not NAME_PATTERN.match(name):
         raise RunnerTokenError(
             "the name must be 1-64 letters, digits, '.', '_' or '-', "
@@ -105,6 +114,7 @@ def create(
         created_by_id=created_by.id if created_by is not None else None,
         created_at=now,
         expires_at=now + timedelta(days=expires_in_days) if expires_in_days else None,
+        permissions=",".join(granted),
     )
     db.session.add(row)
     return token, row
@@ -159,6 +169,7 @@ def record_created(row: RunnerToken, actor: audit.Actor | None = None) -> None:
         details={
             "scope": "platform" if row.org_id is None else "org",
             "expires_at": row.expires_at.isoformat() if row.expires_at else None,
+            "permissions": row.permissions,
         },
         actor=actor,
     )
