@@ -5,7 +5,7 @@ external ID the platform generated, or an access key ID whose secret access key 
 sealed secret) and the last minted ECR token, sealed, with its expiry.
 
 Revision ID: 0005_aws_ecr
-Revises: 0007_support_indexes (re-chained after merging main; written on 0003_tool_pull_checks)
+Revises: 0004_runner_token_scope
 Create Date: 2026-12-02 02:30:00
 
 """
