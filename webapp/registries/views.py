@@ -108,6 +108,7 @@ def new_settings(kind: str):
         if draft is None or draft.kind != kind:
             abort(404)
     form = spec.form()
+    form.secret_on_file = draft is not None and draft.secret_ciphertext is not None
     if request.method == "GET":
         if draft is not None:
             form.fill_from(draft)
@@ -191,6 +192,7 @@ def connect(registry_id: uuid.UUID):
     context = _status_context(_draft_or_404(registry_id))
     if _went_live(context):
         registry_id = context["registry"].id
+        htmx.said("Connected {}.", context["registry"].name)
         return redirect(url_for(".index", added=registry_id, _anchor=f"registry-{registry_id}"))
     return render_template(
         "registries/wizard/step3.html", nav_active="container_registry", **context
@@ -202,6 +204,7 @@ def connect(registry_id: uuid.UUID):
 def connect_status(registry_id: uuid.UUID):
     context = _status_context(_draft_or_404(registry_id))
     if _went_live(context):
+        htmx.said("Connected {}.", context["registry"].name)
         return htmx.client_redirect(url_for(".index", added=context["registry"].id))
     return htmx.fragment_response("registries/wizard/_connect_status.html", **context)
 
@@ -220,6 +223,7 @@ def save_anyway(registry_id: uuid.UUID):
     except registries.RegistryConflict:
         db.session.rollback()
         abort(409)
+    htmx.said("Saved {} with its failing status; it is checked again on schedule.", registry.name)
     return htmx.redirect(url_for(".index", added=registry.id))
 
 
@@ -229,4 +233,5 @@ def discard(registry_id: uuid.UUID):
     registry = _draft_or_404(registry_id, states=("draft",))
     registries.discard(current_org(), registry)
     db.session.commit()
+    htmx.said("Discarded the draft {}.", registry.name)
     return htmx.redirect(url_for(".index"))

@@ -29,8 +29,9 @@ def request_context(request):
         yield request.param
 
 
-def submitted(form_class, **fields):
+def submitted(form_class, secret_on_file=False, **fields):
     form = form_class(formdata=MultiDict(fields), meta={"csrf": False})
+    form.secret_on_file = secret_on_file
     assert form.validate(), form.errors
     return form
 
@@ -48,10 +49,20 @@ def test_a_docker_registry_address_becomes_its_parts(request_context):
         "Build cache", "alice", "s3cret", "app:1")
 
 
-def test_an_empty_password_means_keep(request_context):
-    form = submitted(DockerRegistrySettingsForm, registry_url="r.example.com",
+def test_an_empty_password_means_keep_when_one_is_stored(request_context):
+    form = submitted(DockerRegistrySettingsForm, registry_url="r.example.com", secret_on_file=True,
                      **{**BASICS, "password": ""})
     assert form.details().secret is None
+
+
+@pytest.mark.parametrize("form_class", [DockerRegistrySettingsForm, GitHubSettingsForm])
+def test_an_empty_form_flags_every_required_field_at_once_the_secret_too(request_context,
+                                                                         form_class):
+    form = form_class(formdata=MultiDict({"name": ""}), meta={"csrf": False})
+    assert not form.validate()
+    required = {"name", "username", "password"} | (
+        {"registry_url"} if form_class is DockerRegistrySettingsForm else set())
+    assert required <= set(form.errors), form.errors
 
 
 @pytest.mark.parametrize(("typed", "label"), [("docker.io/acme", "Docker Hub"),

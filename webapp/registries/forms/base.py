@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 from wtforms import Field, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from ...forms import WebForm, single_line, strip
+from ...forms import WebForm, no_hidden_controls, single_line, strip
 from ...models import Registry
 from ...registry_client.address import PATH_COMPONENT
 from ...registry_client.errors import RegistryClientError
@@ -75,6 +75,7 @@ def name_field(description: str | None = NAME_HELP) -> StringField:
             DataRequired("Give the registry a name."),
             Length(max=NAME_MAX, message=f"Keep the name to {NAME_MAX} characters or fewer."),
             single_line,
+            no_hidden_controls,
         ],
     )
 
@@ -125,11 +126,25 @@ class RegistrySettingsForm(WebForm):
         "test_image",
     )
 
+    #: A secret is stored already, so leaving the field empty keeps it (the view sets it: a
+    #: draft being edited, Replace credentials). Else an empty secret is flagged with the other
+    #: empty fields, in the same answer.
+    secret_on_file: bool = False
+
     name = name_field()
     # A signed token naming the draft this form creates or edits: makes Connect idempotent.
     draft = HiddenField()
     username: StringField
     password: PasswordField
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = super().validate(extra_validators)
+        if not self.password.data and not self.secret_on_file and not self.password.errors:
+            self.password.errors.append(
+                self.provider.secret.missing or f"Enter the {self.password.label.text.lower()}."
+            )
+            valid = False
+        return valid
 
     @property
     def address_field(self) -> Field:
