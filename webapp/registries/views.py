@@ -19,7 +19,7 @@ from ..access import admin_only, current_org
 from ..extensions import db
 from ..forms import EmptyForm
 from ..limits import outbound_checks
-from ..models import Organization
+from ..models import Organization, utcnow
 from ..services import drafts, registries
 from . import bp, kinds
 from .forms import ChooseTypeForm, RegistrySettingsForm
@@ -173,10 +173,13 @@ def _draft_or_404(registry_id: uuid.UUID, states=("draft", "active")):
 
 
 def _status_context(registry) -> dict:
+    running = registries.is_check_running(registry)
+    started = registry.check_requested_at
     return {
         "registry": registry,
         "spec": kinds.KINDS[registry.kind],
-        "running": registries.is_check_running(registry),
+        "running": running,
+        "elapsed": max(0, int((utcnow() - started).total_seconds())) if running and started else 0,
         "action_form": EmptyForm(),
     }
 
@@ -206,7 +209,9 @@ def connect_status(registry_id: uuid.UUID):
     if _went_live(context):
         htmx.said("Connected {}.", context["registry"].name)
         return htmx.client_redirect(url_for(".index", added=context["registry"].id))
-    return htmx.fragment_response("registries/wizard/_connect_status.html", **context)
+    return htmx.fragment_response(
+        "registries/wizard/_connect_status.html", oob_lead=True, **context
+    )
 
 
 @bp.route("/<uuid:registry_id>/save-anyway", methods=["POST"])
@@ -225,6 +230,22 @@ def save_anyway(registry_id: uuid.UUID):
         abort(409)
     htmx.said("Saved {} with its failing status; it is checked again on schedule.", registry.name)
     return htmx.redirect(url_for(".index", added=registry.id))
+
+
+@bp.route("/<uuid:registry_id>/cancel", methods=["POST"])
+@admin_only
+def cancel_connect(registry_id: uuid.UUID):
+    """Cancel on step 3 while the check runs: discard the draft (a check still running on it
+    finds no row and writes nothing), back to step 2 with its fields filled in again (never
+    the secret)."""
+    registry = _draft_or_404(registry_id, states=("draft",))
+    form = kinds.KINDS[registry.kind].form(formdata=None)
+    form.fill_from(registry)
+    kept = form.carried()
+    registries.discard(current_org(), registry)
+    db.session.commit()
+    htmx.said("Cancelled. Nothing was saved: change what you need and connect again.")
+    return htmx.redirect(url_for(".new_settings", kind=registry.kind, **kept))
 
 
 @bp.route("/<uuid:registry_id>/discard", methods=["POST"])
