@@ -9,7 +9,7 @@ import re
 from datetime import datetime
 
 from flask import Flask
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from .models import utcnow
 from .registry_client.providers import PROVIDERS, describe
@@ -51,14 +51,20 @@ def user_text(value: object, truncate: bool = False) -> Markup:
 def address(value: object, truncate: bool = False) -> Markup:
     """An address or image path: always left-to-right (`dir="ltr"`, so a right-to-left page
     cannot flip `host:port`), with a line-break opportunity after every `/` and `:` only, so
-    it never wraps mid-token (`127.0.0.1:505` / `6`). `truncate=True` as for `user_text`."""
+    it never wraps mid-token (`127.0.0.1:505` / `6`, `team-` / `a`). `truncate=True` as for
+    `user_text` (one line, so no pieces)."""
     text = "" if value is None else str(value)
-    parts = re.split(r"(?<=[/:])", text)
-    body = Markup("<wbr>").join(escape(part) for part in parts if part)
-    if truncate:
-        return Markup('<span class="address truncate" dir="ltr" title="{0}">{1}</span>').format(
-            text, body
+    if truncate:  # one line: no break opportunities (Chromium breaks at <wbr> even in nowrap)
+        return Markup('<span class="address truncate" dir="ltr" title="{0}">{0}</span>').format(
+            text
         )
+    # Each part up to and with its / or : is one unbreakable piece (`.address__part`, an
+    # inline-block): lines break between pieces, not at the hyphens and dots inside one, unless a
+    # piece alone is wider than the line.
+    parts = re.split(r"(?<=[/:])", text)
+    body = Markup("").join(
+        Markup('<span class="address__part">{0}</span>').format(part) for part in parts if part
+    )
     return Markup('<span class="address" dir="ltr">{0}</span>').format(body)
 
 

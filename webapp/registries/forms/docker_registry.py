@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from flask import current_app
 from wtforms import Field, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from ...forms import strip
 from ...models import Registry
@@ -24,6 +24,16 @@ from .base import (
 )
 
 
+def check_registry_url(form: RegistrySettingsForm, field: Field) -> None:
+    """The address's own errors come with the other fields' (details() reads it again)."""
+    try:
+        parse_registry_url(
+            field.data or "", allow_insecure=current_app.config["ALLOW_INSECURE_REGISTRIES"]
+        )
+    except AddressError as error:
+        raise ValidationError(str(error)) from None
+
+
 class DockerRegistrySettingsForm(RegistrySettingsForm):
     provider = docker_registry.PROVIDER
     advanced_fields = ("ca_certificate", "test_image")
@@ -32,7 +42,7 @@ class DockerRegistrySettingsForm(RegistrySettingsForm):
         provider.registry_url.label,
         description=provider.registry_url.help,
         filters=[strip],
-        validators=[DataRequired(provider.registry_url.missing)],
+        validators=[DataRequired(provider.registry_url.missing), check_registry_url],
     )
     username = username_field(provider.username)
     password = secret_field(provider.secret)
