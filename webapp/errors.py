@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from flask import Flask, g
 from flask_wtf.csrf import CSRFError
@@ -69,8 +70,17 @@ def _duration(seconds: int) -> str:
 
 
 def _retry_after(error: HTTPException) -> int | None:
+    """Seconds until the limit that refused the request lets one through again (Flask-Limiter
+    adds its Retry-After header only after this handler)."""
     value = error.get_response().headers.get("Retry-After", "")
-    return max(1, int(value)) if value.strip().isdigit() else None
+    if value.strip().isdigit():
+        return max(1, int(value))
+    from .extensions import limiter
+
+    current = limiter.current_limit
+    if current is None:
+        return None
+    return max(1, int(current.reset_at - time.time()))
 
 
 def init_app(app: Flask) -> None:
