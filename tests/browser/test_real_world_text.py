@@ -174,6 +174,13 @@ def test_64_character_names_never_scroll_sideways(page, browser, server, htpassw
     expect(page.get_by_role("heading", name="Settings", level=1)).to_be_visible()
     fits(page, "settings overview")
 
+    page.goto(server.url + "/orgs/acme/settings/private-tools/")
+    page.get_by_label("Name", exact=True).fill(NAME[:-1] + "T")
+    page.get_by_label("Image").fill(f"{htpasswd_registry.host_port}/{NAMESPACE}/scanner:1.0")
+    page.get_by_role("button", name="Add tool").click()
+    expect(page.locator("#tools-table")).to_contain_text(NAME[:16])
+    fits(page, "private tools", shot="tools")
+
     # The wizard's three steps with the same text.
     page.goto(server.url + REGISTRIES + "new")
     fits(page, "wizard step 1", shot="wizard-step1")
@@ -318,3 +325,38 @@ def test_the_settings_breadcrumb_and_sidebar_lead_to_real_pages(page, server):
     assert axe_violations(page) == []
     registry_id = uuid.uuid4()  # another org's or nobody's: 404, never a page
     assert page.goto(f"{server.url}{REGISTRIES}{registry_id}").status == 404
+
+
+@pytest.fixture
+def throttled(make_live_server, test_ca):
+    server = make_live_server(CHECK_EXECUTOR="threads", OUTBOUND_ALLOWED_NETWORKS="127.0.0.1/32",
+                              REGISTRY_CA_BUNDLE=str(test_ca.cert_path), CHECK_TIMEOUT_SECONDS=5,
+                              RATELIMIT_ENABLED=True, CHECK_REQUESTS_PER_USER="1 per 4 seconds")
+    runner = server.app.test_cli_runner()
+    runner.invoke(args=["org", "create", "acme", "--name", "Acme", "--plan", "enterprise"])
+    runner.invoke(args=["user", "create", "admin@acme.test", "--org", "acme", "--role", "admin",
+                        "--password-stdin"], input="correct horse battery\n")
+    yield server
+    from webapp.extensions import limiter
+    limiter.reset()
+
+
+def test_the_rate_limit_message_says_when_to_retry_and_goes_away(watched, throttled):
+    page = watched
+    with throttled.app.app_context():
+        registry_row(secret="s3cret", name="Cache", status="connected")
+    sign_in(page, throttled)
+
+    def check_now():
+        settled(page)
+        page.get_by_role("button", name="Actions for Cache").click()
+        page.get_by_role("menuitem", name="Check now").click()
+
+    check_now()
+    expect(page.locator("#status-region")).to_contain_text("Checking Cache now")
+    check_now()
+    banner = page.locator("#request-error")
+    expect(banner).to_contain_text("Try again in")
+    expect(banner).to_contain_text("second")
+    expect(banner).to_be_empty(timeout=8_000)
+    assert [p for p in problems(page) if "429" not in p] == []
