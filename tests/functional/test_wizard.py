@@ -90,6 +90,15 @@ def test_step1_unreadable_address_is_explained(admin):
     assert "Do not put a user name or password in the address" in response.get_data(as_text=True)
 
 
+@pytest.mark.parametrize("typed", ["not a url", "ghcr.io/acme/app tool"])
+def test_step1_text_that_is_no_address_gets_an_example(admin, typed):
+    response = admin.post_form(f"{BASE}/new", {"address": typed})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Enter a registry address like registry.example.com/team" in body
+    assert f"&#39;{typed}" not in body and "must not contain" not in body  # no parser's repr
+
+
 def test_step2_errors_beside_each_field_page_and_fragment(admin, hx):
     response, _ = step2(admin, name="", registry_url="", username="", password="")
     body = response.get_data(as_text=True)

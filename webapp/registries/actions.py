@@ -110,7 +110,7 @@ def credentials(registry_id: uuid.UUID):
     form.secret_on_file = registry.has_secret
     if request.method == "GET":
         form.fill_from(registry)
-    elif form.validate_on_submit():
+    elif form.validate_page():
         try:
             registries.check_version(registry, request.form.get("version"))
         except registries.StaleRegistry:

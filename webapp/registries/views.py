@@ -119,7 +119,7 @@ def new_settings(kind: str):
     elif request.form.get("back") is not None:
         token = _carried_serializer().dumps(form.carried())
         return htmx.redirect(url_for(".new", kind=kind, kept=token))
-    elif form.validate_on_submit():
+    elif form.validate_page():
         response = _connect(org, form)
         if response is not None:
             return response

@@ -82,7 +82,8 @@ def parse_registry_url(text: str, *, allow_insecure: bool = False) -> RegistryAd
         )
     if any(char.isspace() or not char.isprintable() for char in value):
         raise AddressError(
-            "Enter a registry address like registry.example.com/team, without spaces."
+            "Enter a registry address like registry.example.com/team, without spaces or "
+            "invisible characters."
         )
     scheme, rest = _split_scheme(value)
     if scheme not in DEFAULT_PORTS:

@@ -127,8 +127,8 @@ class RegistrySettingsForm(WebForm):
     )
 
     #: A secret is stored already, so leaving the field empty keeps it (the view sets it: a
-    #: draft being edited, Replace credentials). Else an empty secret is flagged with the other
-    #: empty fields, in the same answer.
+    #: draft being edited, Replace credentials). Else `validate_page` flags an empty secret
+    #: with the other empty fields, in the same answer.
     secret_on_file: bool = False
 
     name = name_field()
@@ -137,14 +137,26 @@ class RegistrySettingsForm(WebForm):
     username: StringField
     password: PasswordField
 
-    def validate(self, extra_validators: Any = None) -> bool:
-        valid = super().validate(extra_validators)
+    def validate_page(self) -> bool:
+        """A page's submit: `validate_on_submit()` and, in the same answer, what would only be
+        found after it (an empty secret with none stored, the address's own errors), so an
+        empty submit flags every field at once. The API validates with `validate()` alone and
+        asks the service, which refuses a missing secret the same way."""
+        valid = self.validate_on_submit()
+        if not self.is_submitted():
+            return False
         if not self.password.data and not self.secret_on_file and not self.password.errors:
             self.password.errors.append(
                 self.provider.secret.missing or f"Enter the {self.password.label.text.lower()}."
             )
             valid = False
+        if not valid and not self.address_field.errors and self.address_field.data:
+            self.check_address()
         return valid
+
+    def check_address(self) -> None:
+        """Put the address's own errors beside it (details() finds them too); a kind whose
+        address needs parsing overrides it."""
 
     @property
     def address_field(self) -> Field:

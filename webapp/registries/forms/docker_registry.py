@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from flask import current_app
 from wtforms import Field, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, Length, Optional
 
 from ...forms import strip
 from ...models import Registry
@@ -24,16 +24,6 @@ from .base import (
 )
 
 
-def check_registry_url(form: RegistrySettingsForm, field: Field) -> None:
-    """The address's own errors come with the other fields' (details() reads it again)."""
-    try:
-        parse_registry_url(
-            field.data or "", allow_insecure=current_app.config["ALLOW_INSECURE_REGISTRIES"]
-        )
-    except AddressError as error:
-        raise ValidationError(str(error)) from None
-
-
 class DockerRegistrySettingsForm(RegistrySettingsForm):
     provider = docker_registry.PROVIDER
     advanced_fields = ("ca_certificate", "test_image")
@@ -42,7 +32,7 @@ class DockerRegistrySettingsForm(RegistrySettingsForm):
         provider.registry_url.label,
         description=provider.registry_url.help,
         filters=[strip],
-        validators=[DataRequired(provider.registry_url.missing), check_registry_url],
+        validators=[DataRequired(provider.registry_url.missing)],
     )
     username = username_field(provider.username)
     password = secret_field(provider.secret)
@@ -63,6 +53,14 @@ class DockerRegistrySettingsForm(RegistrySettingsForm):
     @property
     def address_field(self) -> Field:
         return self.registry_url
+
+    def check_address(self) -> None:
+        try:
+            parse_registry_url(
+                self.registry_url.data, allow_insecure=current_app.config["ALLOW_INSECURE_REGISTRIES"]
+            )
+        except AddressError as error:
+            self.registry_url.errors.append(str(error))
 
     def details(self) -> RegistryDetails | None:
         allow_insecure = current_app.config["ALLOW_INSECURE_REGISTRIES"]
