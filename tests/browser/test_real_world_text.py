@@ -236,7 +236,9 @@ def test_an_empty_submit_flags_every_field_at_once(page, server):
     expect(page.locator("#password-retype")).to_contain_text("Type the password / token again")
     expect(page.get_by_label("Password / Token")).to_have_value("")
     # In the person's words, not the parser's.
+    settled(page)
     page.get_by_label("Registry URL").fill("not a url")
+    expect(page.get_by_label("Registry URL")).to_have_value("not a url")
     page.get_by_role("button", name="Connect").click()
     expect(page.locator("#registry_url-error")).to_contain_text(
         "Enter a registry address like registry.example.com/team")

@@ -311,3 +311,12 @@ def test_back_keeps_what_was_typed_but_never_the_secret(admin):
     page = admin.get(onward.headers["Location"]).get_data(as_text=True)
     assert 'value="Kept name"' in page and 'value="registry.example.com/team"' in page
     assert 'value="robot"' in page and "typed-secret" not in page
+
+
+def test_step2_empty_submit_flags_every_field_and_the_address_in_words(admin):
+    response, _ = step2(admin, registry_url="not a url")
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422
+    for text in ("Give the registry a name.", "Enter the username.", "Enter the password",
+                 "Enter a registry address like registry.example.com/team"):
+        assert text in body, text
