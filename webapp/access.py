@@ -105,7 +105,25 @@ def is_admin() -> bool:
     return bool(membership and membership.is_admin)
 
 
+#: What support staff may POST: their one action, and signing in and out.
+SUPPORT_POSTS = frozenset({"support.check", "auth.login", "auth.logout"})
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _support_reads_only() -> None:
+    """Support staff read; "Check now" is their one action. Any other state-changing request
+    of theirs answers 404, as an org page does to them, before any view or form runs."""
+    if request.method in SAFE_METHODS or request.blueprint == "api":
+        return  # the runner API authenticates its own tokens, never a session
+    if not current_user.is_authenticated:
+        return
+    if current_user.is_support and request.endpoint not in SUPPORT_POSTS:
+        abort(404)
+
+
 def init_app(app: Flask) -> None:
+    app.before_request(_support_reads_only)
+
     @app.context_processor
     def _org_context() -> dict[str, Any]:
         from .services.registries import failing_alerts

@@ -144,6 +144,9 @@ class Registry(db.Model):
         ),
         Index("ix_registries_org_state_host", "org_id", "state", "host", "namespace"),
         Index("ix_registries_due", "state", "next_check_at"),
+        # The support console: every org's registries, newest first, and by status.
+        Index("ix_registries_state_created", "state", "created_at"),
+        Index("ix_registries_state_status", "state", "status", "last_success_at"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
@@ -269,6 +272,9 @@ class AuditEvent(db.Model):
     __table_args__ = (
         Index("ix_audit_org_created", "org_id", "created_at"),
         Index("ix_audit_target", "target_id"),
+        # The audit log's filters: by action and by actor within an org, newest first.
+        Index("ix_audit_org_action", "org_id", "action", "id"),
+        Index("ix_audit_org_actor", "org_id", "actor_label", "id"),
         # One row per bucket (NULLs are distinct, so ordinary events are not affected).
         Index("ix_audit_bucket", "bucket", unique=True),
     )

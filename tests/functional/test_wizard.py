@@ -131,7 +131,7 @@ def test_connect_with_the_right_password_lands_on_the_list(wizard_app, admin, ht
     assert registry.state == "active" and registry.status == "connected"
     with wizard_app.app_context():
         actions = [e.action for e in db.session.query(AuditEvent).order_by(AuditEvent.id)]
-    assert actions[-3:] == ["registry.added", "registry.checked", "registry.connected"]
+    assert actions[-3:] == ["registry.draft_saved", "registry.checked", "registry.added"]
 
 
 def test_wrong_password_then_fixed_through_edit_details(wizard_app, admin, htpasswd_registry):
@@ -209,7 +209,7 @@ def test_save_anyway_and_discard(wizard_app, admin, htpasswd_registry):
     assert [r.name for r in rows(wizard_app)] == ["Build cache"]
     with wizard_app.app_context():
         actions = {e.action for e in db.session.query(AuditEvent)}
-    assert {"registry.saved_anyway", "registry.discarded"} <= actions
+    assert {"registry.added", "registry.draft_discarded"} <= actions
 
 
 def test_members_cannot_use_the_wizard(wizard_app):

@@ -400,7 +400,7 @@ def test_the_sweep_deletes_drafts_left_for_more_than_a_day(inline_app, htpasswd_
     assert fresh(recent) is not None and fresh(old_active) is not None
     [event] = db.session.scalars(select(AuditEvent))
     assert (event.action, event.actor_kind, event.target_id) == (
-        "registry.discarded", "system", str(abandoned)
+        "registry.draft_discarded", "system", str(abandoned)
     )
 
 

@@ -109,4 +109,6 @@ def test_support_pages_answer_while_members_write(server):
     with live.app.app_context():
         looks = db.session.query(AuditEvent).filter(
             AuditEvent.action.in_(["support.viewed_org", "support.viewed_registry"])).count()
-    assert looks == statuses["read"][200]  # every look recorded, none lost
+    # Every look recorded, none lost: once per support user, target and hour (a run that
+    # crosses the hour may record a second one).
+    assert READERS * len(support_pages) <= looks <= 2 * READERS * len(support_pages)

@@ -209,15 +209,59 @@ def events_for_org(
     limit: int = 200,
     before_id: int | None = None,
     include_registries: bool = True,
+    actions: tuple[str, ...] | None = None,
+    actor: str | None = None,
 ):
+    """The org's events, newest first; `actions` keeps only those actions, `actor` only one
+    person's (an email) or, given "support", every support user's."""
     query = select(AuditEvent).where(AuditEvent.org_id == org.id)
     if not include_registries:
         query = query.where(
             (AuditEvent.target_kind.is_(None)) | (AuditEvent.target_kind != "registry")
         )
+    if actions:
+        query = query.where(AuditEvent.action.in_(actions))
+    if actor == "support":
+        query = query.where(AuditEvent.actor_kind == "support")
+    elif actor:
+        query = query.where(AuditEvent.actor_label == actor)
     if before_id is not None:
         query = query.where(AuditEvent.id < before_id)
     return list(db.session.scalars(query.order_by(AuditEvent.id.desc()).limit(limit)))
+
+
+def actors_of(org: Organization, limit: int = 200) -> list[str]:
+    """The people (emails) who did something in the org: the actor filter's choices."""
+    query = (
+        select(AuditEvent.actor_label)
+        .where(AuditEvent.org_id == org.id, AuditEvent.actor_kind.in_(("user", "support")))
+        .where(AuditEvent.actor_label != "")
+        .group_by(AuditEvent.actor_label)
+        .order_by(AuditEvent.actor_label)
+        .limit(limit)
+    )
+    return list(db.session.scalars(query))
+
+
+def record_once(bucket: str, action: str, **kwargs: Any) -> bool:
+    """Record an event unless its bucket (e.g. support user, target and hour) has one already;
+    in a short write transaction of its own, like `record_now`. True when it wrote one."""
+    db.session.commit()
+    seen = db.session.scalar(select(AuditEvent.id).where(AuditEvent.bucket == bucket))
+    # End that read before writing: a read turned writer half-way is refused by SQLite.
+    db.session.commit()
+    if seen is not None:
+        return False
+    with writing():
+        try:
+            with db.session.begin_nested():
+                record(action, **kwargs).bucket = bucket
+                db.session.flush()
+        except IntegrityError:  # another request of the same hour wrote it first
+            db.session.commit()
+            return False
+        db.session.commit()
+    return True
 
 
 def events_for_target(target_id: str, limit: int = 50):

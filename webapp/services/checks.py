@@ -360,7 +360,7 @@ def store_result(
             )
         if registry.state == "draft" and trigger == "connect" and result.status in HEALTHY:
             # The wizard's registry goes live once its check passed, as it was checked.
-            registries.activate(registry, version)
+            registries.activate(registry, version, audit.Actor.requested_by(requested_by_id))
         db.session.flush()
         _trim_history(registry_id)
         db.session.commit()

@@ -147,7 +147,8 @@ def save_draft(
     credentials.store_secret(registry, secret)
     del secret
     audit.record(
-        "registry.draft_saved" if not created else "registry.added",
+        # A registry is "added" when it becomes active (`activate`, `save_anyway`).
+        "registry.draft_saved",
         org=org,
         target=("registry", str(registry_id), details.name),
         details={
@@ -188,7 +189,17 @@ def _secret_to_seal(registry: Registry | None, details: RegistryDetails) -> str:
         ) from None
 
 
-def activate(registry: Registry, checked_version: int) -> bool:
+def _added_details(registry: Registry, **more: object) -> dict:
+    return {
+        "kind": registry.kind,
+        "registry": f"{registry.host}/{registry.namespace}".rstrip("/"),
+        "username": registry.username,
+        "status": registry.status,
+        **more,
+    }
+
+
+def activate(registry: Registry, checked_version: int, actor: audit.Actor | None = None) -> bool:
     """Make a draft active after its check passed, as checked; False if its settings changed
     since (the version moved on) or a name or address got taken meanwhile.
 
@@ -208,10 +219,11 @@ def activate(registry: Registry, checked_version: int) -> bool:
         return False
     if changed:
         audit.record(
-            "registry.connected",
+            "registry.added",
             org=registry.org_id,
             target=("registry", str(registry.id), registry.name),
-            details={"status": registry.status},
+            details=_added_details(registry, check="passed"),
+            actor=actor,
         )
     return bool(changed)
 
@@ -222,16 +234,16 @@ def save_anyway(org: Organization, registry: Registry) -> None:
         raise conflict
     registry.state = "active"
     audit.record(
-        "registry.saved_anyway",
+        "registry.added",
         org=org,
         target=("registry", str(registry.id), registry.name),
-        details={"status": registry.status},
+        details=_added_details(registry, check="saved anyway"),
     )
 
 
 def discard(org: Organization, registry: Registry) -> None:
     audit.record(
-        "registry.discarded",
+        "registry.draft_discarded",
         org=org,
         target=("registry", str(registry.id), registry.name),
         details={"kind": registry.kind},

@@ -202,7 +202,7 @@ def delete_abandoned_drafts(now: datetime) -> int:
             )
         for row in rows:
             audit.record(
-                "registry.discarded",
+                "registry.draft_discarded",
                 org=row.org_id,
                 target=("registry", str(row.id), row.name),
                 details={"kind": row.kind, "reason": "left in draft for more than a day"},
