@@ -31,6 +31,9 @@ class BaseConfig:
     # Idle timeout: the session cookie is permanent and renewed on every request.
     PERMANENT_SESSION_LIFETIME = timedelta(minutes=30)
     SESSION_REFRESH_EACH_REQUEST = True
+    # ... but a request that changes nothing re-sends the cookie only once it is this old
+    # (webapp/sessions.py): the idle timeout is then 29-30 minutes after the last request.
+    SESSION_RENEW_AFTER = timedelta(minutes=1)
     # Absolute limit on one sign-in, whatever the activity.
     SESSION_ABSOLUTE_LIFETIME = timedelta(hours=12)
     REMEMBER_COOKIE_DURATION = timedelta(0)

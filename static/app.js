@@ -66,6 +66,10 @@
 
   function upgradeMenus() {
     forEach(document.querySelectorAll("[data-menu]:not(" + READY_MENU + ")"), function (menu) {
+      if (menu.hasAttribute("data-row")) {
+        upgradeRowMenu(menu);
+        return;
+      }
       var parts = menuParts(menu);
       if (!parts) {
         return;
@@ -73,21 +77,97 @@
       menu.setAttribute("data-menu-ready", "");
       parts.list.setAttribute("role", "menu");
       parts.list.setAttribute("aria-labelledby", parts.button.id);
-      forEach(parts.list.children, function (item) {
-        item.setAttribute("role", "none");
-      });
-      parts.items.forEach(function (item) {
-        item.setAttribute("role", "menuitem");
-        item.tabIndex = -1;
-      });
+      markItems(parts.list, parts.items);
       parts.list.hidden = true;
       parts.button.hidden = false;
     });
   }
 
+  function markItems(list, items) {
+    forEach(list.children, function (item) {
+      item.setAttribute("role", "none");
+    });
+    items.forEach(function (item) {
+      item.setAttribute("role", "menuitem");
+      item.tabIndex = -1;
+    });
+  }
+
+  // Row menus: one shared list (#row-menu, [data-row-menu]) for every row of a table. A row's
+  // button is a link to the row's detail page (what works without JavaScript); here it becomes
+  // a menu button whose list is the shared one, moved beside it and filled with the row's links
+  // when it opens, and moved back home when it closes or before its row is swapped away.
+
+  var rowMenuHome = null;
+
+  function sharedRowMenu() {
+    var list = document.querySelector("[data-row-menu]");
+    if (list && !rowMenuHome) {
+      rowMenuHome = { parent: list.parentNode, next: list.nextSibling };
+      list.setAttribute("role", "menu");
+      markItems(list, Array.prototype.slice.call(list.querySelectorAll(".menu__item")));
+    }
+    return list;
+  }
+
+  function upgradeRowMenu(menu) {
+    var list = sharedRowMenu();
+    var button = menu.querySelector(".menu__button");
+    if (!list || !button) {
+      return;
+    }
+    menu.setAttribute("data-menu-ready", "");
+    button.setAttribute("role", "button");
+    button.setAttribute("aria-haspopup", "menu");
+    button.setAttribute("aria-expanded", "false");
+    button.setAttribute("aria-controls", list.id);
+  }
+
+  function fillRowMenu(menu, list, button) {
+    var tr = menu.closest("tr");
+    var prefix = list.getAttribute("data-row-prefix") || "";
+    var url = list.getAttribute("data-base") + tr.id.slice(prefix.length);
+    forEach(list.querySelectorAll(".menu__item"), function (item) {
+      var verb = item.getAttribute("data-swap");
+      var path = item.getAttribute("data-path") || "";
+      item.href = url + (verb === "post" ? "#actions" : path);
+      item.setAttribute("data-url", url + path);
+      item.setAttribute("data-target", tr.id);
+    });
+    list.setAttribute("aria-label", button.textContent.replace(/\s+/g, " ").trim());
+    if (list.parentNode !== menu) {
+      menu.appendChild(list);
+    }
+  }
+
+  function sendRowMenuHome() {
+    var list = document.querySelector("[data-row-menu]");
+    if (!list || !rowMenuHome || list.parentNode === rowMenuHome.parent) {
+      return;
+    }
+    list.hidden = true;
+    var button = list.parentNode && list.parentNode.querySelector(".menu__button");
+    if (button) {
+      button.setAttribute("aria-expanded", "false");
+    }
+    rowMenuHome.parent.insertBefore(list, rowMenuHome.next);
+  }
+
+  function runRowMenuItem(item) {
+    var verb = item.getAttribute("data-swap");
+    if (!verb || !window.htmx) {
+      return false; // a plain link: the browser follows it
+    }
+    var target = document.getElementById(item.getAttribute("data-target"));
+    sendRowMenuHome();
+    window.htmx.ajax(verb.toUpperCase(), item.getAttribute("data-url"),
+      { source: target, target: target, swap: "outerHTML" });
+    return true;
+  }
+
   function closeMenu(menu, refocus) {
     var parts = menuParts(menu);
-    if (parts.list.hidden) {
+    if (parts.list.hidden || parts.list.parentNode !== menu && menu.hasAttribute("data-row")) {
       return;
     }
     parts.list.hidden = true;
@@ -108,6 +188,9 @@
   function openMenu(menu, focusLast) {
     closeMenusBut(menu);
     var parts = menuParts(menu);
+    if (menu.hasAttribute("data-row")) {
+      fillRowMenu(menu, parts.list, parts.button);
+    }
     parts.list.hidden = false;
     parts.button.setAttribute("aria-expanded", "true");
     if (parts.items.length) {
@@ -128,19 +211,27 @@
     }
     var parts = menuParts(menu);
     if (parts.button.contains(target)) {
-      if (parts.list.hidden) {
+      event.preventDefault(); // a row menu's button is a link to the detail page
+      if (parts.list.hidden || parts.list.parentNode !== menu) {
         openMenu(menu);
       } else {
         closeMenu(menu, true);
       }
     } else if (target.closest(".menu__item")) {
+      var item = target.closest(".menu__item");
       closeMenu(menu, true);
+      if (menu.hasAttribute("data-row") && runRowMenuItem(item)) {
+        event.preventDefault();
+      }
     }
   });
 
   function onMenuButtonKey(event, menu, parts) {
     var key = event.key;
-    if (key === "ArrowDown" || key === "ArrowUp") {
+    if (key === " " && parts.button.tagName === "A") {
+      event.preventDefault(); // a link playing a button opens on Space too
+      parts.button.click();
+    } else if (key === "ArrowDown" || key === "ArrowUp") {
       event.preventDefault();
       openMenu(menu, key === "ArrowUp");
     } else if (key === "Escape" && !parts.list.hidden) {
@@ -290,6 +381,15 @@
         box.textContent = "";
       }
     }, seconds * 1000);
+  });
+
+  // The shared row menu must outlive the row it sits in: home before any swap that holds it.
+  document.addEventListener(HTMX_EVENTS.beforeSwap, function (event) {
+    var list = document.querySelector("[data-row-menu]");
+    var target = event.detail.target;
+    if (list && target && target !== list && target.contains && target.contains(list)) {
+      sendRowMenuHome();
+    }
   });
 
   document.addEventListener(HTMX_EVENTS.sendError, function () {

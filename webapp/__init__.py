@@ -36,6 +36,10 @@ def create_app(
     )
     configuration.configure(app, config)
 
+    from .sessions import RenewingSessionInterface
+
+    app.session_interface = RenewingSessionInterface()
+
     from . import database  # noqa: F401  (SQLite connection events)
     from .extensions import csrf, db, limiter, login_manager, migrate
 

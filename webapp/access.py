@@ -81,13 +81,10 @@ def org_blueprint(
             return login_manager.unauthorized()
         if current_user.is_support:
             abort(404)
-        org = accounts.find_org(g.org_slug or "")
-        if org is None:
-            abort(404)
-        member = accounts.membership(current_user, org)
+        member = accounts.membership_by_slug(current_user, g.org_slug or "")
         if member is None:
             abort(404)
-        g.org, g.membership = org, member
+        g.org, g.membership = member.org, member
         return None
 
     for check in checks:

@@ -74,6 +74,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["describe_status"] = describe
     app.jinja_env.globals["providers"] = PROVIDERS
     app.jinja_env.globals["is_check_running"] = is_check_running
+    app.jinja_env.globals["utcnow"] = utcnow
     app.jinja_env.filters["ago"] = ago
     app.jinja_env.filters["registry_address"] = registry_address
     app.jinja_env.filters["user_text"] = user_text

@@ -161,3 +161,40 @@ def test_failed_logins_are_throttled_per_address(throttled_app):
         for i in range(6)
     ]
     assert statuses == [422] * 5 + [429]
+
+
+def _issued_ago(monkeypatch, seconds: int) -> None:
+    """Cookies signed from now on carry a timestamp `seconds` in the past."""
+    import time
+
+    from itsdangerous.timed import TimestampSigner
+
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: int(time.time()) - seconds)
+
+
+def test_a_request_that_changes_nothing_sends_no_cookie_until_renewal_is_due(
+    client, make, auth, monkeypatch
+):
+    email = make.user("a@acme.test", org=make.org("acme"))
+    page = "/orgs/acme/settings/infrastructure/container-registry/"
+    auth.login(email)
+    client.get(page)  # the first page signs the session's CSRF token: a change
+    assert "Set-Cookie" not in client.get(page).headers
+    # A cookie a minute old is renewed, so the idle timeout counts from the last request.
+    _issued_ago(monkeypatch, 61)
+    auth.login(email)
+    assert client.get(page).status_code == 200
+    monkeypatch.undo()
+    renewed = client.get(page)
+    assert renewed.status_code == 200 and "Expires=" in renewed.headers["Set-Cookie"]
+    assert "Set-Cookie" not in client.get(page).headers
+
+
+def test_a_cookie_idle_for_30_minutes_no_longer_signs_in(client, make, auth, monkeypatch):
+    page = "/orgs/acme/settings/infrastructure/container-registry/"
+    _issued_ago(monkeypatch, 31 * 60)
+    auth.login(make.user("a@acme.test", org=make.org("acme")))
+    assert client.get(page).status_code == 200
+    monkeypatch.undo()
+    response = client.get(page)
+    assert response.status_code == 302 and "/login" in response.headers["Location"]

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import select
+
 from tests.support.factories import registry_row
 from tests.support.queries import queries_of_get
 from webapp.extensions import db
-from webapp.models import Membership, utcnow
+from webapp.models import Membership, Registry, utcnow
 from webapp.services import accounts
 
 PAGE = "/orgs/{slug}/settings/infrastructure/container-registry/"
@@ -50,8 +52,72 @@ def test_the_registry_page_sends_as_many_queries_at_100_rows_as_at_10(app, make,
     add_rows(app, "large", 100)
     auth.login(email)
     counts = {}
-    for slug, rows in (("small", 10), ("large", 100)):
-        page = client.get(PAGE.format(slug=slug)).get_data(as_text=True)
-        assert page.count('<tr id="registry-') == rows and "badge" in page
-        counts[rows] = len(queries_of_get(client, PAGE.format(slug=slug)))
-    assert counts[100] == counts[10], counts
+    # 100 registries show in pages of 50: the first, the second, and a search.
+    for label, path, rows in (("10", PAGE.format(slug="small"), 10),
+                              ("100", PAGE.format(slug="large"), 50),
+                              ("100, page 2", PAGE.format(slug="large") + "?page=2", 50),
+                              ("100, search", PAGE.format(slug="large") + "?q=registry+0", 50)):
+        page = client.get(path).get_data(as_text=True)
+        assert page.count('<tr id="registry-') == rows and "badge" in page, label
+        counts[label] = len(queries_of_get(client, path))
+    assert len(set(counts.values())) == 1, counts
+
+
+def test_the_detail_page_sends_as_many_queries_at_100_registries_as_at_10(
+    app, make, auth, client
+):
+    make.org("small")
+    make.org("large")
+    email = make.user("admin@small.test", org="small")
+    with app.app_context():
+        db.session.add(Membership(user=accounts.find_user(email), org=accounts.find_org("large"),
+                                  role="admin"))
+        db.session.commit()
+    add_rows(app, "small", 10)
+    add_rows(app, "large", 100)
+    auth.login(email)
+    counts = {}
+    for slug in ("small", "large"):
+        with app.app_context():
+            org = accounts.find_org(slug)
+            registry_id = db.session.scalar(
+                select(Registry.id).where(Registry.org_id == org.id).order_by(Registry.name)
+            )
+        path = PAGE.format(slug=slug) + str(registry_id)
+        assert "Check history" in client.get(path).get_data(as_text=True)
+        counts[slug] = len(queries_of_get(client, path))
+    assert counts["small"] == counts["large"], counts
+
+
+def test_the_registry_page_reads_the_banner_with_its_rows(app, make, auth, client):
+    """The banner on the registry page, read in the same statement as its rows, says what every
+    other settings page's banner says from its own query, on any page of any search; members
+    see none."""
+    make.org("small")
+    email = make.user("admin@small.test", org="small")
+    make.user("member@small.test", org="small", role="member")
+    add_rows(app, "small", 60)  # 6 that worked before and fail now; 2 pages
+    with app.app_context():
+        dismissed = db.session.scalar(select(Registry).where(Registry.name == "Registry 011"))
+        dismissed.alert_dismissed_at = utcnow()  # hidden from the banner until it fails again
+        never = db.session.scalar(select(Registry).where(Registry.name == "Registry 021"))
+        never.last_success_at = None  # never worked: not an alert
+        db.session.commit()
+    auth.login(email)
+
+    def banner(path: str) -> str:
+        page = client.get(path).get_data(as_text=True)
+        start = page.find('<div class="banner banner--bad"')
+        return page[start:page.find("</div>", start)] if start > -1 else ""
+
+    on_the_list = banner(PAGE.format(slug="small"))
+    assert "4 registries are failing" in on_the_list
+    assert "Registry 001" in on_the_list and "Registry 051" in on_the_list
+    assert "Registry 011" not in on_the_list and "Registry 021" not in on_the_list
+    assert on_the_list == banner("/orgs/small/settings/private-tools/")
+    assert on_the_list == banner(PAGE.format(slug="small") + "?page=2")
+    assert on_the_list == banner(PAGE.format(slug="small") + "?q=registry+05")
+    assert len(queries_of_get(client, PAGE.format(slug="small"))) == 2  # the user, the rows
+    auth.logout()
+    auth.login("member@small.test")
+    assert banner(PAGE.format(slug="small")) == ""

@@ -36,7 +36,9 @@ def load_user(user_id: str) -> User | None:
     identifier, _, epoch = user_id.partition(":")
     if not identifier.isdigit() or not epoch.isdigit():
         return None
-    user = db.session.get(User, int(identifier))
+    # One query for the user and their orgs: the org pages find the org and the membership
+    # among them (webapp/access.py), and the org switcher lists them.
+    user = db.session.get(User, int(identifier), options=accounts.WITH_MEMBERSHIPS)
     if user is None or user.session_epoch != int(epoch):
         return None
     return user

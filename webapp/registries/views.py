@@ -14,8 +14,8 @@ from flask import abort, current_app, g, redirect, render_template, request, url
 from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from .. import htmx
-from ..access import admin_only, current_org
+from .. import htmx, paging
+from ..access import admin_only, current_org, is_admin
 from ..extensions import db
 from ..forms import EmptyForm
 from ..limits import outbound_checks
@@ -44,11 +44,18 @@ def _carried_values(token: str | None) -> dict[str, str]:
 
 @bp.route("/")
 def index():
-    highlight = request.args.get("added")
-    return render_template(
+    query, number = paging.requested(request.args)
+    # The failing-registry banner (admins only, as the shell's own query) in the same statement.
+    page, failing = registries.listing(current_org(), query, number, with_alerts=is_admin())
+    return htmx.render(
         "registries/index.html",
-        registries=registries.active(current_org()),
-        highlight=highlight,
+        "registries/_list.html",
+        failing_registries=failing,
+        page=page,
+        registries=page.items,
+        rows_base=url_for(".index"),
+        now=utcnow(),
+        highlight=request.args.get("added"),
         nav_active="container_registry",
     )
 

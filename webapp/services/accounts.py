@@ -5,12 +5,15 @@ from __future__ import annotations
 import re
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db
 from ..models import PLANS, ROLES, Membership, Organization, User, utcnow
 
+#: Load a user with their memberships and those orgs in the same statement.
+WITH_MEMBERSHIPS = (joinedload(User.memberships).joinedload(Membership.org),)
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 MIN_PASSWORD_LENGTH = 12
 # Hashed once so an unknown email costs as much time as a wrong password.
@@ -104,19 +107,14 @@ def set_plan(org: Organization, plan: str) -> str:
 
 
 def orgs_of(user: User) -> list[Organization]:
-    query = (
-        select(Organization)
-        .join(Membership, Membership.org_id == Organization.id)
-        .where(Membership.user_id == user.id)
-        .order_by(func.lower(Organization.name))
-    )
-    return list(db.session.scalars(query))
+    """The user's orgs by name, from their loaded memberships (no query once loaded)."""
+    return sorted((member.org for member in user.memberships), key=lambda org: org.name.lower())
 
 
-def membership(user: User, org: Organization) -> Membership | None:
-    return db.session.scalar(
-        select(Membership).where(Membership.user_id == user.id, Membership.org_id == org.id)
-    )
+def membership_by_slug(user: User, slug: str) -> Membership | None:
+    """The user's membership of the org with this slug, None if they have none (or the org does
+    not exist: the caller cannot tell the two apart, and neither can anyone it answers)."""
+    return next((member for member in user.memberships if member.org.slug == slug), None)
 
 
 def record_login(user: User) -> None:

@@ -9,12 +9,14 @@ the moment it arrives and never leaves this layer except to the check and pull s
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, literal, or_, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 
+from .. import paging
 from ..extensions import db
 from ..models import Organization, Registry, User, utcnow
 from ..registry_client import statuses
@@ -70,6 +72,97 @@ def active(org: Organization) -> list[Registry]:
         .order_by(func.lower(Registry.name))
     )
     return list(db.session.scalars(query))
+
+
+#: What a row of the registry list shows, read as plain rows (no ORM objects): the row template
+#: reads these attribute names from a row or a Registry alike.
+ROW_COLUMNS = (
+    Registry.id,
+    Registry.kind,
+    Registry.name,
+    Registry.host,
+    Registry.namespace,
+    Registry.username,
+    Registry.status,
+    Registry.status_reason,
+    Registry.last_checked_at,
+    Registry.lease_until,
+    Registry.check_requested_at,
+)
+
+
+def listing(
+    org: Organization, query: str, number: int, *, with_alerts: bool = False
+) -> tuple[paging.Page, list]:
+    """One page of the org's active registries by name, those whose name, address or username
+    contain `query` (case-insensitive), and with `with_alerts` the failing-registry banner's
+    (`failing_alerts`), all in one statement: the page's rows (the total rides along as a
+    window count) UNION ALL the alerts, each part numbered in its order. A page past the end
+    costs a second statement, for the total."""
+    params = {
+        "org_id": org.id,
+        "size": paging.PAGE_SIZE,
+        "skip": paging.offset(number),
+        "pattern": paging.like_pattern(query),
+    }
+    found = sorted(
+        db.session.execute(_listing_statement(with_alerts, bool(query)), params),
+        key=lambda row: (row.alert, row.position),
+    )
+    rows = [row for row in found if not row.alert]
+    alerts = [row for row in found if row.alert]
+    if rows:
+        total = rows[0].total
+    elif number == 1:
+        total = 0
+    else:
+        count = select(func.count()).select_from(Registry).where(*_listed(bool(query)))
+        total = db.session.scalar(count, params)
+    return paging.Page(rows, total or 0, number, query), alerts
+
+
+def _listed(searching: bool) -> list:
+    """The list's conditions, with bound parameters `org_id` and (searching) `pattern`."""
+    conditions = [Registry.org_id == bindparam("org_id"), Registry.state == "active"]
+    if searching:
+        pattern = bindparam("pattern")
+        conditions.append(
+            or_(
+                Registry.name_key.like(pattern, escape=paging.LIKE_ESCAPE),
+                Registry.host.like(pattern, escape=paging.LIKE_ESCAPE),
+                func.lower(Registry.namespace).like(pattern, escape=paging.LIKE_ESCAPE),
+                func.lower(Registry.username).like(pattern, escape=paging.LIKE_ESCAPE),
+            )
+        )
+    return conditions
+
+
+@functools.cache
+def _listing_statement(with_alerts: bool, searching: bool):
+    """Built once per shape (building it costs more than running it, on SQLite); the values
+    are bound parameters: org_id, size, skip, pattern."""
+    by_name = (func.lower(Registry.name), Registry.id)
+    rows_part = (
+        select(
+            *ROW_COLUMNS,
+            literal(0).label("alert"),
+            func.row_number().over(order_by=by_name).label("position"),
+            func.count().over().label("total"),
+        )
+        .where(*_listed(searching))
+        .order_by(*by_name)
+        .limit(bindparam("size"))
+        .offset(bindparam("skip"))
+    )
+    if not with_alerts:
+        return select(rows_part.subquery())
+    alerts_part = select(
+        *ROW_COLUMNS,
+        literal(1).label("alert"),
+        func.row_number().over(order_by=by_name).label("position"),
+        literal(0).label("total"),
+    ).where(Registry.org_id == bindparam("org_id"), *_alerting())
+    return union_all(*(select(part.subquery()) for part in (rows_part, alerts_part)))
 
 
 def commit(org: Organization, name: str, host: str, namespace: str, exclude: uuid.UUID) -> None:
@@ -325,16 +418,30 @@ def remove(org: Organization, registry: Registry, dependents: int = 0) -> None:
     )
 
 
-def failing_alerts(org: Organization) -> list[Registry]:
-    """Active registries that worked before and fail now, not dismissed: the settings banner."""
-    query = select(Registry).where(
-        Registry.org_id == org.id,
+def _alerting() -> tuple:
+    """What makes an org's registry one the banner lists."""
+    return (
         Registry.state == "active",
         Registry.last_success_at.is_not(None),
         Registry.status.in_(tuple(statuses.FAILING)),
         Registry.alert_dismissed_at.is_(None),
     )
-    return list(db.session.scalars(query.order_by(func.lower(Registry.name))))
+
+
+def failing_alerts(org: Organization) -> list:
+    """Active registries that worked before and fail now, not dismissed: the settings banner.
+    Plain rows of what the banner shows (id, name, status, kind), not ORM objects."""
+    return list(db.session.execute(_failing_statement(), {"org_id": org.id}))
+
+
+@functools.cache
+def _failing_statement():
+    """Built once (every settings page runs it): the org is the bound parameter `org_id`."""
+    return (
+        select(Registry.id, Registry.name, Registry.status, Registry.kind)
+        .where(Registry.org_id == bindparam("org_id"), *_alerting())
+        .order_by(func.lower(Registry.name), Registry.id)
+    )
 
 
 def dismiss_alerts(org: Organization) -> int:

@@ -20,7 +20,7 @@ from flask import abort, redirect, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from .. import htmx
+from .. import htmx, paging
 from ..access import current_org
 from ..extensions import db
 from ..limits import outbound_checks, tool_adds
@@ -62,9 +62,17 @@ def _helpers() -> dict[str, Any]:
 
 
 def _section(form: ToolAddForm, highlight: int | None = None) -> dict[str, Any]:
+    """The tools section's context: one page of the list (`?q=…&page=…`, webapp/paging.py)."""
     org = current_org()
-    routes = tools.routes(org, tools.all_tools(org))
-    return {"form": form, "routes": routes, "highlight": highlight, "reload": _reload_url(routes)}
+    page = tools.listing(org, *paging.requested(request.args))
+    routes = tools.routes(org, page.items)
+    return {
+        "form": form,
+        "page": page,
+        "routes": routes,
+        "highlight": highlight,
+        "reload": _reload_url(routes),
+    }
 
 
 def _reload_url(routes: list[tools.ToolRoute]) -> str | None:
