@@ -66,6 +66,9 @@ class BaseConfig:
     CHECK_CONCURRENCY = 32
     # Pull checks of private tools one org may run at once; the rest wait their turn.
     PULL_CHECKS_PER_ORG = 4
+    # Runner API pull tokens: the exchange's deadline, and how many run at once per org.
+    PULL_TOKEN_TIMEOUT_SECONDS = 5.0
+    PULL_TOKEN_EXCHANGES_PER_ORG = 4
     # Where checks run: "inline", "threads" or "celery"; unset: celery with a broker, else threads.
     CHECK_EXECUTOR: str | None = None
     # How often the sweep runs (the scheduler thread, or Celery beat), give or take a quarter.
@@ -165,10 +168,11 @@ _INTEGERS = (
     "CHECK_INTERVAL_SECONDS",
     "CHECK_CONCURRENCY",
     "PULL_CHECKS_PER_ORG",
+    "PULL_TOKEN_EXCHANGES_PER_ORG",
     "CHECK_SWEEP_SECONDS",
     "PROXY_FIX_HOPS",
 )
-_FLOATS = ("CHECK_TIMEOUT_SECONDS",)
+_FLOATS = ("CHECK_TIMEOUT_SECONDS", "PULL_TOKEN_TIMEOUT_SECONDS")
 
 
 def from_environment(

@@ -399,13 +399,39 @@
     }
   });
 
+  // --- Copy buttons: [data-copy="<selector>"] copies that field's value (hidden without JS) ----
+
+  function upgradeCopyButtons() {
+    document.querySelectorAll("[data-copy][hidden]").forEach(function (button) {
+      if (navigator.clipboard) {
+        button.hidden = false;
+      }
+    });
+  }
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-copy]");
+    if (!button) {
+      return;
+    }
+    var field = document.querySelector(button.getAttribute("data-copy"));
+    var status = button.parentElement.querySelector("[data-copy-status]");
+    navigator.clipboard.writeText(field.value).then(
+      function () { if (status) { status.textContent = "Copied."; } },
+      function () { field.select(); if (status) { status.textContent = "Select the text and copy it."; } }
+    );
+  });
+
   // --- Start: upgrade the menus now, and after every swap --------------------------------------
 
   document.addEventListener(HTMX_EVENTS.load, upgradeMenus);
   document.addEventListener(HTMX_EVENTS.afterSwap, upgradeMenus);
+  document.addEventListener(HTMX_EVENTS.load, upgradeCopyButtons);
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", upgradeMenus);
+    document.addEventListener("DOMContentLoaded", upgradeCopyButtons);
   } else {
     upgradeMenus();
+    upgradeCopyButtons();
   }
 })();

@@ -7,7 +7,7 @@ import uuid
 from tests.support.apps import make_app, make_config
 
 SAMPLE_VALUES = {"slug": "acme", "id": str(uuid.uuid4()), "registry_id": str(uuid.uuid4()),
-                 "kind": "docker_registry", "tool_id": "1", "filename": "app.css"}
+                 "kind": "docker_registry", "tool_id": "1", "token_id": "1", "filename": "app.css"}
 
 # The one view allowed to skip CSRF: the runner API authenticates with its own token.
 CSRF_EXEMPT_ENDPOINTS = {"api.pull_credentials"}

@@ -63,6 +63,7 @@ def create_app(
     from .auth import bp as auth_bp
     from .registries import bp as registries_bp
     from .settings import bp as settings_bp
+    from .runner_tokens import bp as runner_tokens_bp
     from .support import bp as support_bp
     from .tools import bp as tools_bp
 
@@ -70,6 +71,7 @@ def create_app(
     app.register_blueprint(settings_bp)
     app.register_blueprint(registries_bp)
     app.register_blueprint(tools_bp)
+    app.register_blueprint(runner_tokens_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(support_bp)
     app.register_blueprint(api_bp)

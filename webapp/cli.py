@@ -95,41 +95,79 @@ def user_create(email: str, org_slug: str | None, role: str, support: bool, pass
     click.echo(f"Created user {user.email}{where}.")
 
 
+def _token_scope(org_slug: str | None, platform: bool) -> Organization | None:
+    """The org of `--org SLUG`, or None for `--platform`; exactly one of them is required."""
+    if bool(org_slug) == platform:
+        fail(
+            "choose the token's scope: --org SLUG (that org's self-hosted machines) "
+            "or --platform (the managed fleet, every Enterprise org)"
+        )
+    return _org(org_slug) if org_slug else None
+
+
+def _scope_options(command):
+    command = click.option(
+        "--platform", is_flag=True, help="A platform token (the managed fleet)."
+    )(command)
+    return click.option("--org", "org_slug", help="The organization the token belongs to.")(
+        command
+    )
+
+
 @token_cli.command("create")
 @click.argument("name")
-def token_create(name: str) -> None:
-    """Create a runner token and print it once."""
+@_scope_options
+@click.option("--expires-in-days", type=int, help="Expire after this many days (default: never).")
+def token_create(
+    name: str, org_slug: str | None, platform: bool, expires_in_days: int | None
+) -> None:
+    """Create a runner token (--org SLUG or --platform) and print it once."""
+    org = _token_scope(org_slug, platform)
     try:
-        token, row = runner_tokens.create(name)
+        token, row = runner_tokens.create(name, org=org, expires_in_days=expires_in_days)
     except runner_tokens.RunnerTokenError as error:
         fail(str(error))
-    audit.record("runner_token.created", target=("runner_token", name, name))
+    db.session.flush()
+    runner_tokens.record_created(row, audit.Actor.system())
     db.session.commit()
     click.echo(token)
-    click.echo(f"Runner token {name!r} created; it is shown only this once.", err=True)
+    scope = "platform" if org is None else f"org {org.slug}"
+    click.echo(f"Runner token {name!r} ({scope}) created; it is shown only this once.", err=True)
 
 
 @token_cli.command("list")
-def token_list() -> None:
-    """List runner tokens (never the tokens themselves)."""
-    rows = runner_tokens.all_tokens()
+@_scope_options
+def token_list(org_slug: str | None, platform: bool) -> None:
+    """List an org's (--org SLUG) or the platform's (--platform) runner tokens, never the
+    tokens themselves."""
+    org = _token_scope(org_slug, platform)
+    rows = runner_tokens.tokens_of(org)
     if not rows:
         click.echo("No runner tokens.")
     for row in rows:
-        state = f"revoked {row.revoked_at:%Y-%m-%d %H:%M}" if row.revoked_at else "active"
+        status = row.status()
+        state = f"revoked {row.revoked_at:%Y-%m-%d %H:%M}" if row.revoked_at else status
         used = f"{row.last_used_at:%Y-%m-%d %H:%M}" if row.last_used_at else "never"
-        click.echo(f"{row.name}\t{state}\tcreated {row.created_at:%Y-%m-%d}\tlast used {used}")
+        if row.last_used_address:
+            used += f" from {row.last_used_address}"
+        expires = f"{row.expires_at:%Y-%m-%d}" if row.expires_at else "never"
+        click.echo(
+            f"{row.name}\t{state}\tcreated {row.created_at:%Y-%m-%d}\texpires {expires}"
+            f"\tlast used {used}"
+        )
 
 
 @token_cli.command("revoke")
 @click.argument("name")
-def token_revoke(name: str) -> None:
-    """Revoke a runner token at once."""
+@_scope_options
+def token_revoke(name: str, org_slug: str | None, platform: bool) -> None:
+    """Revoke a runner token (--org SLUG or --platform) at once."""
+    org = _token_scope(org_slug, platform)
     try:
-        runner_tokens.revoke(name)
+        row = runner_tokens.revoke(name, org)
     except runner_tokens.RunnerTokenError as error:
         fail(str(error))
-    audit.record("runner_token.revoked", target=("runner_token", name, name))
+    runner_tokens.record_revoked(row, audit.Actor.system())
     db.session.commit()
     click.echo(f"Revoked runner token {name!r}.")
 

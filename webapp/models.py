@@ -183,6 +183,10 @@ class Registry(db.Model):
     check_stage: Mapped[str | None] = mapped_column(String(32))
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # From the last check that signed in: "bearer" (it mints pull tokens, living
+    # pull_token_seconds) or "basic" (password only); None: not known yet.
+    sign_in_scheme: Mapped[str | None] = mapped_column(String(16))
+    pull_token_seconds: Mapped[int | None] = mapped_column(Integer)
     alert_dismissed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -255,14 +259,53 @@ class PrivateTool(db.Model):
 
 
 class RunnerToken(db.Model):
+    """A runner's bearer token: an org's (its self-hosted machines) or the platform's (org NULL).
+
+    Names are unique per org and among platform tokens (two indexes: NULLs are distinct in a
+    plain unique constraint). Only the SHA-256 of the token is stored.
+    """
+
     __tablename__ = "runner_tokens"
+    __table_args__ = (
+        Index("uq_runner_tokens_org_name", "org_id", "name", unique=True),
+        Index(
+            "uq_runner_tokens_platform_name",
+            "name",
+            unique=True,
+            sqlite_where=text("org_id IS NULL"),
+            postgresql_where=text("org_id IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(64), unique=True)
+    org_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(64))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_used_address: Mapped[str | None] = mapped_column(String(45))
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    org: Mapped[Organization | None] = relationship()
+    created_by: Mapped[User | None] = relationship()
+
+    @property
+    def is_platform(self) -> bool:
+        return self.org_id is None
+
+    def status(self, now: datetime | None = None) -> str:
+        """"active", "expired" or "revoked"."""
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at is not None and self.expires_at <= (now or utcnow()):
+            return "expired"
+        return "active"
 
 
 class AuditEvent(db.Model):

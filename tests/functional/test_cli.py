@@ -45,9 +45,15 @@ def test_org_create_and_set_plan(app, runner):
         (["user", "create", "taken@acme.test", "--password-stdin"], "already exists"),
         (["user", "create", "x@y.test", "--role", "owner", "--password-stdin"], "Invalid value"),
         (["user", "create", "x@y.test"], "Missing option '--password-stdin'"),
-        (["runner-token", "create", "bad name"], "the name must be"),
-        (["runner-token", "create", "ci"], "already exists"),
-        (["runner-token", "revoke", "nope"], "no runner token named 'nope'"),
+        (["runner-token", "create", "bad name", "--platform"], "the name must be"),
+        (["runner-token", "create", "ci", "--platform"], "already exists"),
+        (["runner-token", "create", "ci2"], "choose the token's scope: --org SLUG"),
+        (["runner-token", "create", "ci2", "--org", "acme", "--platform"], "choose the token's"),
+        (["runner-token", "create", "ci2", "--org", "nope"], "no organization"),
+        (["runner-token", "list"], "choose the token's scope"),
+        (["runner-token", "revoke", "ci"], "choose the token's scope"),
+        (["runner-token", "revoke", "nope", "--platform"], "no runner token named 'nope'"),
+        (["runner-token", "revoke", "ci", "--org", "acme"], "no runner token named 'ci' in acme"),
         (["audit", "prune", "--before", "yesterday"], "--before must be a date"),
         (["keys", "rotate", "--batch-size", "0"], "Invalid value"),
     ],
@@ -55,7 +61,7 @@ def test_org_create_and_set_plan(app, runner):
 def test_errors_are_clear_and_exit_non_zero(app, runner, args, message):
     run(runner, "org", "create", "acme", "--name", "Acme")
     run(runner, "user", "create", "taken@acme.test", "--password-stdin", input="long enough password\n")
-    run(runner, "runner-token", "create", "ci")
+    run(runner, "runner-token", "create", "ci", "--platform")
     result = run(runner, *args, input="long enough password\n")
     assert result.exit_code != 0
     assert message in result.output
@@ -84,10 +90,10 @@ def test_user_create_with_org_and_support(app, runner):
 
 
 def test_runner_tokens_are_shown_once_and_stored_hashed(app, runner):
-    result = run(runner, "runner-token", "create", "ci")
+    result = run(runner, "runner-token", "create", "ci", "--platform")
     token = result.stdout.strip()
-    assert result.exit_code == 0 and token.startswith("rt_") and len(token) > 40
-    listing = run(runner, "runner-token", "list")
+    assert result.exit_code == 0 and token.startswith("prt_") and len(token) > 40
+    listing = run(runner, "runner-token", "list", "--platform")
     assert "ci\tactive" in listing.output and token not in listing.output
     with app.app_context():
         row = db.session.query(RunnerToken).one()
@@ -95,8 +101,30 @@ def test_runner_tokens_are_shown_once_and_stored_hashed(app, runner):
 
         # Stored as the SHA-256 of the token, and only that.
         assert row.token_hash == hashlib.sha256(token.encode()).hexdigest()
-    assert run(runner, "runner-token", "revoke", "ci").exit_code == 0
-    assert "revoked" in run(runner, "runner-token", "list").output
+    assert run(runner, "runner-token", "revoke", "ci", "--platform").exit_code == 0
+    assert "revoked" in run(runner, "runner-token", "list", "--platform").output
+
+
+def test_runner_token_names_are_unique_per_org_and_among_platform_tokens(app, runner):
+    for slug in ("acme", "beta"):
+        run(runner, "org", "create", slug, "--name", slug.title(), "--plan", "enterprise")
+    for scope in (["--platform"], ["--org", "acme"], ["--org", "beta"]):
+        result = run(runner, "runner-token", "create", "ci", *scope, "--expires-in-days", "30")
+        assert result.exit_code == 0, result.output
+    again = run(runner, "runner-token", "create", "ci", "--org", "acme")
+    assert again.exit_code == 1 and "already exists in acme" in again.output
+    # Each scope lists only its own; revoking acme's leaves beta's and the platform's alive.
+    assert run(runner, "runner-token", "revoke", "ci", "--org", "acme").exit_code == 0
+    assert "revoked" in run(runner, "runner-token", "list", "--org", "acme").output
+    for scope in (["--platform"], ["--org", "beta"]):
+        listing = run(runner, "runner-token", "list", *scope).output
+        assert "ci\tactive" in listing and "expires 20" in listing
+    with app.app_context():
+        actions = [(e.action, e.org_id is None) for e in
+                   db.session.query(AuditEvent).filter(AuditEvent.action.like("runner_token.%"))]
+        assert actions.count(("runner_token.created", True)) == 1  # the platform's: no org
+        assert actions.count(("runner_token.created", False)) == 2
+        assert actions.count(("runner_token.revoked", False)) == 1
 
 
 def test_demo_seeds_once_and_prints_the_login(app, runner):

@@ -27,6 +27,9 @@ ADMIN_ONLY = {
     "registries.remove",
     "registries.rename",
     "registries.save_anyway",
+    "runner_tokens.create",
+    "runner_tokens.revoke",
+    "runner_tokens.revoke_confirm",
 }
 
 

@@ -121,3 +121,27 @@ def test_the_registry_page_reads_the_banner_with_its_rows(app, make, auth, clien
     auth.logout()
     auth.login("member@small.test")
     assert banner(PAGE.format(slug="small")) == ""
+
+
+def test_the_runner_tokens_page_sends_as_many_queries_at_30_tokens_as_at_3(app, make, auth,
+                                                                          client):
+    from webapp.services import runner_tokens
+
+    make.org("acme")
+    email = make.user("admin@acme.test", org="acme")
+    auth.login(email)
+    page = "/orgs/acme/settings/infrastructure/runner-tokens/"
+    counts = {}
+    creators = [make.user(f"admin{n}@acme.test", org="acme") for n in range(30)]
+    with app.app_context():
+        org = accounts.find_org("acme")
+        made = 0
+        for total in (3, 30):
+            while made < total:
+                # Each from another admin, or from the CLI (no creator).
+                creator = accounts.find_user(creators[made]) if made % 3 else None
+                runner_tokens.create(f"edge-{made}", org=org, created_by=creator)
+                made += 1
+            db.session.commit()
+            counts[total] = len(queries_of_get(client, page))
+    assert counts[30] == counts[3], counts

@@ -23,7 +23,7 @@ from tests.routes import SAMPLE_VALUES, all_routes
 from tests.support.apps import PASSWORD, Client, make_app, make_config
 from tests.support.factories import Factory, registry_row
 from webapp.extensions import db
-from webapp.models import PrivateTool
+from webapp.models import PrivateTool, RunnerToken
 
 ROLES = ("admin", "member", "other_admin", "support", "team_admin", "anonymous")
 EMAILS = {
@@ -67,7 +67,7 @@ def expected(role: str, method: str, path: str, endpoint: str) -> int | None:
     if path.startswith("/orgs/"):
         if role in ("support", "other_admin"):
             return 404
-        if role == "team_admin" and endpoint.startswith("registries."):
+        if role == "team_admin" and endpoint.startswith(("registries.", "runner_tokens.")):
             return 403  # the Enterprise gate
         if role == "member" and admin_only(endpoint):
             return 403
@@ -106,6 +106,8 @@ def seeded(tmp_path_factory):
                                         {"s": slug}).scalar()
             db.session.add(PrivateTool(org_id=org_id, name="Tool", name_key="tool",
                                        image="127.0.0.1:5999/team/tool:1"))
+            # acme's is runner token 1 (SAMPLE_VALUES' token_id).
+            db.session.add(RunnerToken(org_id=org_id, name="edge", token_hash=slug * 8))
         db.session.commit()
         db.engine.dispose()
     return path

@@ -80,6 +80,7 @@ def test_hands_out_credentials_of_the_matching_registry(app, client, acme, token
     assert response.get_json() == {
         "registry": {"id": registry_id, "name": "GitHub packages", "status": "connected",
                      "checked_at": "2030-01-02T03:04:05+00:00"},
+        "credential": {"kind": "password", "expires_at": None},
         "auths": {"ghcr.io": {
             "username": "octocat", "password": CANARY,
             "auth": base64.b64encode(f"octocat:{CANARY}".encode()).decode(),
@@ -180,6 +181,8 @@ def test_a_team_plan_org_is_refused(app, client, make, token):
     {"json": {"organization": "acme", "image": "ghcr.io/acme/tool:bad tag"}},
     {"json": {"organization": "acme"}},
     {"json": {"organization": ["acme"], "image": "ghcr.io/acme/tool"}},
+    {"json": {"organization": "acme", "image": "ghcr.io/acme/tool", "credential": "oauth"}},
+    {"json": {"organization": "acme", "image": "ghcr.io/acme/tool", "credential": ["auto"]}},
     {"json": ["acme", "ghcr.io/acme/tool"]},
     {"data": "organization=acme&image=x", "content_type": "application/x-www-form-urlencoded"},
     {"data": "{not json", "content_type": "application/json"},

@@ -138,3 +138,34 @@ def test_sqlite_pragmas(tmp_path):
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
     engine.dispose()
+
+
+def test_migration_0004_makes_existing_runner_tokens_platform_tokens(backend_url):
+    """A token minted before scopes keeps working, as a platform token; a downgrade drops org
+    tokens rather than turning them into platform-wide ones."""
+    from sqlalchemy import text
+
+    from webapp.services import runner_tokens
+
+    app = make_app(make_config(backend_url))
+    with app.app_context():
+        upgrade(revision="0007_support_indexes")
+        with db.engine.begin() as connection:
+            connection.execute(text(
+                "INSERT INTO runner_tokens (name, token_hash, created_at) "
+                "VALUES ('old', :hash, CURRENT_TIMESTAMP)"), {"hash": runner_tokens._hash("rt_old")})
+        upgrade()
+        row = runner_tokens.authenticate("rt_old")
+        assert row is not None and row.name == "old" and row.is_platform
+        org = accounts.create_org("acme", "Acme", "enterprise")
+        db.session.flush()
+        runner_tokens.create("old", org=org)  # the same name in an org is fine
+        db.session.commit()
+        db.session.remove()
+        downgrade(revision="0007_support_indexes")
+        with db.engine.connect() as connection:
+            names = list(connection.execute(text("SELECT name FROM runner_tokens")).scalars())
+        assert names == ["old"]
+        upgrade()
+        db.session.remove()
+        db.engine.dispose()

@@ -102,7 +102,7 @@ def test_a_private_tool_pulls_through_the_connected_registry(pull_app, admin, ht
     assert "Build registry</bdi></a>" in row
     assert badge(row) == ["Connected", "Pulls"]
 
-    created = pull_app.test_cli_runner().invoke(args=["runner-token", "create", "e2e-runner"])
+    created = pull_app.test_cli_runner().invoke(args=["runner-token", "create", "e2e-runner", "--platform"])
     assert created.exit_code == 0, created.output
     token = created.stdout.strip().splitlines()[0]
     runner = pull_app.test_client()

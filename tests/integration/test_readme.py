@@ -143,7 +143,10 @@ def the_cli_block_did_its_work(run: Run, output: str) -> None:
     assert "Created organization acme (enterprise)." in output
     assert "Created user admin@acme.example in acme as admin." in output
     assert "Created user help@platform.example as support staff." in output
-    assert re.search(r"^rt_\S{40,}$", output, re.MULTILINE)  # the runner token, once
+    assert len(re.findall(r"^prt_\S{40,}$", output, re.MULTILINE)) == 2  # each token, once
+    assert re.search(r"^edge-1\tactive\tcreated \S+\texpires \S+\tlast used never$", output,
+                     re.MULTILINE)
+    assert "Revoked runner token 'edge-1'." in output
     assert re.search(r"^k[0-9a-f]{6}:[A-Za-z0-9_-]{43}=$", output, re.MULTILINE)  # a key line
     assert "No secret needs an older key" in output
     assert "Demo login: admin@acme.example / demo-password-acme" in output
@@ -168,6 +171,11 @@ BLOCKS: dict[str, Block] = {
         skip="it calls a deployed app at app.example, and tests send traffic to 127.0.0.1 only; "
              "the runner API and skopeo pulling with its answer are tested in "
              "tests/functional/test_runner_api.py and tests/integration/test_pull_end_to_end.py",
+    ),
+    "curl -sS -o answer.json -X POST https://app.example/api/v1/pull-credentials \\": Block(
+        skip="it calls a deployed app at app.example, and tests send traffic to 127.0.0.1 only; "
+             "the pull-token answer read by skopeo --registry-token is tested in "
+             "tests/integration/test_pull_tokens.py",
     ),
     "export APP_ENV=production SECRET_KEY=… CREDENTIAL_KEYS=… \\": Block(
         substitute=(

@@ -22,7 +22,7 @@ from werkzeug.exceptions import HTTPException
 from ..extensions import client_address, csrf, db
 from ..request_hooks import is_api_request, reads_first
 from ..services import runner_tokens
-from ..services.pull_credentials import HandOffRefused, hand_off
+from ..services.pull_credentials import CREDENTIALS, HandOffRefused, hand_off
 from . import bp, throttle
 
 log = logging.getLogger(__name__)
@@ -34,9 +34,14 @@ STATUS = {
     "not_enterprise": 403,
     "no_matching_registry": 404,
     "credentials_unreadable": 409,
+    "pull_token_unsupported": 409,
     "rate_limited": 429,
+    "token_exchange_failed": 502,
 }
-BODY_SHAPE = 'send a JSON object {"organization": "<org slug>", "image": "<image reference>"}'
+BODY_SHAPE = (
+    'send a JSON object {"organization": "<org slug>", "image": "<image reference>"} '
+    "(an org's own token may leave out organization)"
+)
 
 
 def _bearer() -> str | None:
@@ -45,8 +50,10 @@ def _bearer() -> str | None:
     return value if scheme.lower() == "bearer" and value else None
 
 
-def _error(code: str, message: str, status: int | None = None) -> Response:
-    response = jsonify(error=code, message=message)
+def _error(
+    code: str, message: str, status: int | None = None, **extra: object
+) -> Response:
+    response = jsonify(error=code, message=message, **extra)
     response.status_code = status or STATUS[code]
     if response.status_code == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="runner-api"'
@@ -75,15 +82,29 @@ def pull_credentials() -> Response:
         body = None
     fields = body if isinstance(body, dict) else {}
     organization, image = fields.get("organization"), fields.get("image")
-    if not isinstance(organization, str) or not isinstance(image, str):
+    if organization is None and token.org_id is not None:
+        pass  # an org token's own org
+    elif not isinstance(organization, str):
         return _error("malformed_reference", BODY_SHAPE)
+    if not isinstance(image, str):
+        return _error("malformed_reference", BODY_SHAPE)
+    credential = fields.get("credential", "password")
+    if credential not in CREDENTIALS:
+        return _error(
+            "malformed_reference",
+            'credential must be "password", "pull_token" or "auto"',
+            fields={"credential": 'use "password", "pull_token" or "auto"'},
+        )
     try:
-        handed = hand_off(token, organization, image)
+        handed = hand_off(
+            token, organization, image, address=client_address(), credential=credential
+        )
     except HandOffRefused as refused:
         log.info("runner token %s refused: %s", token.id, refused.code)
-        return _error(refused.code, refused.message)
+        extra = {"reason": refused.reason} if refused.reason else {}
+        return _error(refused.code, refused.message, **extra)
     registry = handed.registry
-    answer = {
+    answer: dict[str, object] = {
         "registry": {
             "id": str(registry.id),
             "name": registry.name,
@@ -92,8 +113,14 @@ def pull_credentials() -> Response:
             if registry.last_checked_at
             else None,
         },
+        "credential": {
+            "kind": handed.kind,
+            "expires_at": handed.expires_at.isoformat() if handed.expires_at else None,
+        },
         "auths": handed.auths,
     }
+    if handed.token is not None:
+        answer["token"] = handed.token
     return jsonify(answer)
 
 

@@ -33,7 +33,11 @@ ACTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
         ("registry.renamed", "registry.credentials_replaced", "registry.removed",
          "registry.alert_dismissed"),
     ),
-    "handed_out": ("Credentials handed to runners", ("registry.credentials_handed_out",)),
+    "handed_out": (
+        "Credentials handed to runners",
+        ("registry.credentials_handed_out", "registry.pull_token_handed_out"),
+    ),
+    "runner_token": ("Runner tokens", ("runner_token.created", "runner_token.revoked")),
     "tool": ("Private tools", ("tool.added", "tool.renamed", "tool.removed", "tool.pull_checked")),
     "org": ("Organization and people", ("org.created", "org.plan_changed", "user.created")),
 }
@@ -150,6 +154,16 @@ def describe(event: AuditEvent) -> Sentence:
         parts = [_t("received the credentials of "), *reg, _t(times)]
         if d.get("first_image"):
             details.append(("First image", str(d["first_image"])))
+    elif action == "registry.pull_token_handed_out":
+        times = f" {event.count} times" if event.count > 1 else ""
+        parts = [_t("received a pull token of "), *reg, _t(times)]
+        if d.get("first_image"):
+            details.append(("First image", str(d["first_image"])))
+    elif action == "runner_token.created":
+        parts = [_t("created runner token "), _n(label)]
+        details.append(("Expires", str(d["expires_at"])[:10] if d.get("expires_at") else "Never"))
+    elif action == "runner_token.revoked":
+        parts = [_t("revoked runner token "), _n(label)]
     elif action == "support.viewed_registry":
         parts = [_t("viewed "), *reg]
     elif action == "support.viewed_org":

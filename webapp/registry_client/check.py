@@ -32,7 +32,7 @@ from .address import PATH_COMPONENT, RegistryAddress
 from .challenge import Challenge
 from .client_settings import ClientSettings
 from .errors import RegistryClientError
-from .handshake import Handshake, Stop, Verdict, classify
+from .handshake import Handshake, NoTokenService, Stop, Verdict, classify
 from .providers import Provider
 from .statuses import Status
 from .tls import build_ssl_context
@@ -43,6 +43,8 @@ __all__ = [
     "CheckTarget",
     "ClientSettings",
     "ProbeResult",
+    "PullTokenResult",
+    "exchange_pull_token",
     "probe_manifest",
     "run_check",
 ]
@@ -84,6 +86,10 @@ class CheckResult:
     duration_ms: int
     retry_after: int | None
     stage: str
+    #: How the registry signed in ("bearer": it mints tokens, living `token_seconds`; "basic":
+    #: password only); None when this check did not get that far.
+    sign_in_scheme: str | None = None
+    token_seconds: int | None = None
 
 
 @dataclass(frozen=True)
@@ -128,6 +134,8 @@ def run_check(
         duration_ms=round((time.monotonic() - run.started) * 1000),
         retry_after=verdict.retry_after,
         stage=run.stage,
+        sign_in_scheme=run.sign_in_scheme,
+        token_seconds=run.token_seconds,
     )
 
 
@@ -141,6 +149,54 @@ def probe_manifest(target: CheckTarget, settings: ClientSettings, image: str) ->
         else verdict.status
     )
     return ProbeResult(str(outcome), verdict.reason, verdict.http_status, verdict.retry_after)
+
+
+@dataclass(frozen=True)
+class PullTokenResult:
+    """A token exchange: `token` (pull-only, for one repository) and its `expires_in` (None:
+    the registry said nothing) when `status` is connected; `supported` False when the registry
+    mints no tokens (Basic only, or no sign-in); else the failure's status and reason."""
+
+    status: Status
+    reason: str
+    supported: bool = True
+    token: str | None = field(default=None, repr=False)
+    expires_in: int | None = None
+
+
+def exchange_pull_token(
+    target: CheckTarget, settings: ClientSettings, image_path: str
+) -> PullTokenResult:
+    """The registry's own token for pulling `image_path` (a repository path, no tag), obtained
+    with the stored credentials as a runner would (`scope=repository:<repo>:pull`); never
+    raises. The settings' deadline bounds the whole exchange, realm included."""
+    run = _Run(target, settings, None)
+    found: dict[str, object] = {}
+
+    def steps(handshake: Handshake) -> Verdict:
+        repository = run.provider.repository(image_path)
+        challenges = handshake.ping()
+        if not challenges:
+            found["unsupported"] = "The registry answers without sign-in: it has no tokens."
+            return Verdict(Status.CONNECTED, "")
+        try:
+            found["token"], found["expires_in"] = handshake.pull_token(challenges, repository)
+        except NoTokenService:
+            found["unsupported"] = "The registry signs in with a password only (Basic)."
+        return Verdict(Status.CONNECTED, "")
+
+    verdict = run.execute(steps)
+    logger.info("pull token exchange with %s: %s", run.host, verdict.status)
+    if verdict.status is not Status.CONNECTED:
+        return PullTokenResult(verdict.status, verdict.reason)
+    if "unsupported" in found:
+        return PullTokenResult(Status.CONNECTED, str(found["unsupported"]), supported=False)
+    return PullTokenResult(
+        Status.CONNECTED,
+        "",
+        token=str(found["token"]),
+        expires_in=found["expires_in"],  # type: ignore[arg-type]
+    )
 
 
 class _Run:
@@ -160,6 +216,8 @@ class _Run:
         self.realm_host: str | None = None
         self.learned_expiry: datetime | None = None
         self.probe_outcome: str | None = None
+        self.sign_in_scheme: str | None = None
+        self.token_seconds: int | None = None
 
     def enter(self, stage: str) -> None:
         self.stage = stage
@@ -199,6 +257,9 @@ class _Run:
         finally:
             if handshake is not None:
                 self.realm_host = handshake.realm_host
+                if handshake.signed_in:
+                    self.sign_in_scheme = handshake.sign_in_scheme
+                    self.token_seconds = handshake.token_seconds
 
     def check_steps(self, handshake: Handshake) -> Verdict:
         challenges = handshake.ping()

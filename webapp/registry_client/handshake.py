@@ -80,6 +80,10 @@ class Stop(Exception):
         )
 
 
+class NoTokenService(Exception):
+    """The registry signs in with Basic only (or not at all): it mints no registry tokens."""
+
+
 class Handshake:
     """The protocol steps, sharing one session and what the registry told us."""
 
@@ -100,6 +104,10 @@ class Handshake:
         self.allow_insecure = allow_insecure
         self.realm_host: str | None = None
         self.signed_in = False
+        #: How the registry signed us in ("bearer" or "basic"), and for Bearer how long its
+        #: token lives (the token spec's 60 s when it does not say): what it can hand out.
+        self.sign_in_scheme: str | None = None
+        self.token_seconds: int | None = None
 
     def ping(self) -> list[Challenge]:
         """`GET /v2/` without credentials: [] for an open registry, else its challenges."""
@@ -165,18 +173,35 @@ class Handshake:
             )
         for challenge in challenges:
             if challenge.scheme == "basic":
+                self.sign_in_scheme = self.sign_in_scheme or "basic"
                 return {"Authorization": self._basic()}, False
             if challenge.scheme == "bearer":
-                return {"Authorization": f"Bearer {self._token(challenge, scope)}"}, True
+                token, expires_in = self._fetch_token(challenge, scope)
+                self.sign_in_scheme = "bearer"
+                self.token_seconds = expires_in or 60
+                return {"Authorization": f"Bearer {token}"}, True
         raise Stop(
             Status.ERROR, "The registry asks for a sign-in method other than Basic or Bearer."
         )
+
+    def pull_token(self, challenges: list[Challenge], repository: str) -> tuple[str, int | None]:
+        """A registry token that may only pull `repository`, from the first Bearer challenge;
+        (token, expires_in or None). `NoTokenService` when the registry offers no Bearer."""
+        if not (self.username and self.secret):
+            raise Stop(Status.AUTH_FAILED, "No credentials were given.")
+        for challenge in challenges:
+            if challenge.scheme == "bearer":
+                return self._fetch_token(challenge, f"repository:{repository}:pull")
+        raise NoTokenService()
 
     def _basic(self) -> str:
         pair = f"{self.username}:{self.secret}".encode()
         return "Basic " + base64.b64encode(pair).decode("ascii")
 
     def _token(self, challenge: Challenge, scope: str | None) -> str:
+        return self._fetch_token(challenge, scope)[0]
+
+    def _fetch_token(self, challenge: Challenge, scope: str | None) -> tuple[str, int | None]:
         realm = challenge.params.get("realm")
         if not realm:  # a challenge is read as far as it is well formed: it may have none
             raise Stop(
@@ -327,7 +352,7 @@ def _unexpected(response: Response) -> Stop:
     )
 
 
-def _token_from(response: Response) -> str:
+def _token_from(response: Response) -> tuple[str, int | None]:
     try:
         data = json.loads(response.body)
     except ValueError:
@@ -339,7 +364,10 @@ def _token_from(response: Response) -> str:
             "The registry's sign-in service answered without a usable token.",
             response,
         )
-    return token
+    expires_in = data.get("expires_in") if isinstance(data, dict) else None
+    if isinstance(expires_in, bool) or not isinstance(expires_in, int) or expires_in <= 0:
+        expires_in = None  # the token spec's default applies (60 s): the caller decides
+    return token, min(expires_in, 86_400) if expires_in else None
 
 
 def classify(exc: RegistryClientError) -> tuple[Status, str]:

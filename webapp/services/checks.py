@@ -322,6 +322,11 @@ def store_result(
             "consecutive_failures": failures,
             "expires_at": result.expires_at,
         }
+        if result.sign_in_scheme is not None:  # what it can hand out, as this check saw it
+            values["sign_in_scheme"] = result.sign_in_scheme
+            values["pull_token_seconds"] = (
+                result.token_seconds if result.sign_in_scheme == "bearer" else None
+            )
         if result.status in HEALTHY:
             values["last_success_at"] = now
         if previous in HEALTHY and result.status in FAILING:

@@ -22,6 +22,10 @@ from ..registry_client import statuses
 from ..registry_client.providers import PROVIDERS
 from . import audit
 from .pull_credentials import ACTION as HANDED_OUT
+from .pull_credentials import PULL_TOKEN_ACTION
+
+#: Both kinds of hand-off a runner token makes: the password, and a pull token.
+HAND_OFF_ACTIONS = (HANDED_OUT, PULL_TOKEN_ACTION)
 
 PER_PAGE = 50
 MAX_PAGE = 10_000
@@ -176,7 +180,7 @@ def _token_uses(where, limit: int) -> list[TokenUse]:
             func.max(AuditEvent.created_at),
             func.sum(AuditEvent.count),
         )
-        .where(AuditEvent.action == HANDED_OUT, AuditEvent.actor_kind == "runner", where)
+        .where(AuditEvent.action.in_(HAND_OFF_ACTIONS), AuditEvent.actor_kind == "runner", where)
         .group_by(AuditEvent.actor_id)
         .order_by(func.max(AuditEvent.created_at).desc())
         .limit(limit)
@@ -190,9 +194,10 @@ def _token_uses(where, limit: int) -> list[TokenUse]:
     for actor_id, label, last, count in rows:
         token = tokens.get(int(actor_id)) if actor_id and str(actor_id).isdigit() else None
         name = token.name if token else label.removeprefix("runner token ")
-        status = "revoked" if token is None or token.revoked_at else "active"
+        status = token.status() if token is not None else "revoked"
+        scope = "org" if token is not None and token.org_id is not None else "platform"
         last_used = token.last_used_at if token and token.last_used_at else last
-        uses.append(TokenUse(str(actor_id), name, last_used, int(count or 0), status))
+        uses.append(TokenUse(str(actor_id), name, last_used, int(count or 0), status, scope))
     return uses
 
 

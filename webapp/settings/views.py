@@ -34,6 +34,9 @@ def index():
         ),
     ]
     if admin:
+        groups[0][2].append(
+            ("runner_tokens.index", "Runner tokens", "Tokens your tool runners sign in with.")
+        )
         groups.append(
             (
                 "security",

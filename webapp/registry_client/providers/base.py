@@ -78,6 +78,10 @@ class Provider:
     serves_public_images: bool = False
     #: The `auths` key of config.json / auth.json for its registries, when it is not the host.
     auth_key: str | None = None
+    #: The runner API's `credential.kind` when it hands out the stored secret (`"credential":
+    #: "password"`); a provider whose secret is itself a short-lived token names its own kind
+    #: (AWS ECR: "ecr_token"). The only other kind is "pull_token" (services/pull_tokens.py).
+    password_credential_kind: str = "password"  # noqa: S105 - a kind, not a password
     #: The settings that name its endpoints (DOCKER_HUB_REGISTRY_URL, …) and their defaults:
     #: the real services. Tests point them at local servers that speak the same protocol.
     endpoint_settings: Mapping[str, str] = {}
