@@ -5,7 +5,7 @@
  *   2. the action menu (a WAI-ARIA menu button);
  *   3. Escape in an inline edit form;
  *   4. focus after a swap;
- *   5. errors are never silent;
+ *   5. errors are never silent (a "try again in N seconds" leaves after N seconds);
  *   6. copy buttons.
  */
 (function () {
@@ -367,6 +367,21 @@
       detail.serverResponse =
         "<p>That did not work (HTTP " + status + "). Reload the page and try again.</p>";
     }
+  });
+
+  // A rate-limit answer says when to try again ([data-expires-in], seconds): it leaves then.
+  document.addEventListener(HTMX_EVENTS.afterSwap, function () {
+    var box = errorBox();
+    var panel = box && box.querySelector("[data-expires-in]");
+    if (!panel) {
+      return;
+    }
+    var seconds = parseInt(panel.getAttribute("data-expires-in"), 10) || 1;
+    window.setTimeout(function () {
+      if (panel.isConnected) {
+        box.textContent = "";
+      }
+    }, seconds * 1000);
   });
 
   // The shared row menu must outlive the row it sits in: home before any swap that holds it.

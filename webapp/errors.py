@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from flask import Flask, g
 from flask_wtf.csrf import CSRFError
@@ -16,7 +17,11 @@ log = logging.getLogger(__name__)
 
 MESSAGES = {
     400: ("Bad request", "The request could not be understood. Reload the page and try again."),
-    403: ("Not allowed", "You do not have permission to do that."),
+    403: (
+        "Only admins can do that",
+        "Only admins of this organization can make this change. Ask one of them to do it, "
+        "or to make you an admin.",
+    ),
     404: ("Not found", "There is nothing here, or you do not have access to it."),
     405: ("Not allowed", "That action is not available here."),
     409: (
@@ -34,15 +39,48 @@ MESSAGES = {
 }
 
 
-def render_error(status: int, message: str | None = None, title: str | None = None):
+def render_error(
+    status: int,
+    message: str | None = None,
+    title: str | None = None,
+    retry_after: int | None = None,
+):
+    """`retry_after` (seconds, a 429): the message says when to try again, and the partial
+    answer's panel leaves by itself once that time has passed (static/app.js)."""
     default_title, default_message = MESSAGES.get(status, MESSAGES[500])
+    if retry_after is not None and message is None:
+        default_message = (
+            f"Too many attempts in a short time. Try again in {_duration(retry_after)}."
+        )
     context = {
         "status": status,
         "title": title or default_title,
         "message": message or default_message,
         "request_id": g.get("request_id"),
+        "retry_after": retry_after,
     }
     return htmx.render("errors/error.html", "errors/_error.html", status, **context)
+
+
+def _duration(seconds: int) -> str:
+    if seconds < 90:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    minutes = round(seconds / 60)
+    return f"{minutes} minutes"
+
+
+def _retry_after(error: HTTPException) -> int | None:
+    """Seconds until the limit that refused the request lets one through again (Flask-Limiter
+    adds its Retry-After header only after this handler)."""
+    value = error.get_response().headers.get("Retry-After", "")
+    if value.strip().isdigit():
+        return max(1, int(value))
+    from .extensions import limiter
+
+    current = limiter.current_limit
+    if current is None:
+        return None
+    return max(1, int(current.reset_at - time.time()))
 
 
 def init_app(app: Flask) -> None:
@@ -62,7 +100,8 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):
         status = error.code or 500
-        response = render_error(status if status in MESSAGES else 500)
+        retry_after = _retry_after(error) if status == 429 else None
+        response = render_error(status if status in MESSAGES else 500, retry_after=retry_after)
         if status == 429 and error.get_response().headers.get("Retry-After"):
             response.headers["Retry-After"] = error.get_response().headers["Retry-After"]
         if status == 405:

@@ -54,3 +54,29 @@ def single_line(form: FlaskForm, field: Field) -> None:
         unicodedata.category(char) in _NOT_ON_ONE_LINE for char in field.data
     ):
         raise ValidationError("Use one line of text, without line breaks or control characters.")
+
+
+#: Characters that change the direction of the text around them (LRE, RLE, PDF, LRO, RLO and
+#: the isolates LRI, RLI, FSI, PDI), the direction marks, and the invisible ones (zero-width
+#: space, word joiner, byte-order mark, Mongolian vowel separator). In a name they make it show
+#: reversed, leak into the text beside it, or look like another name. The zero-width joiner and
+#: non-joiner stay allowed: emoji sequences and several scripts need them.
+HIDDEN_CONTROLS = frozenset(
+    [chr(code) for code in range(0x202A, 0x202F)]
+    + [chr(code) for code in range(0x2066, 0x206A)]
+    + ["\u200e", "\u200f", "\u061c", "\u200b", "\u2060", "\ufeff", "\u180e"]
+)
+
+
+def no_hidden_controls(form: FlaskForm, field: Field) -> None:
+    """Names show as typed: no direction controls or invisible characters."""
+    if not isinstance(field.data, str):
+        return
+    found = next((char for char in field.data if char in HIDDEN_CONTROLS), None)
+    if found is not None:
+        name = unicodedata.name(found, "invisible character").lower()
+        raise ValidationError(
+            f"Remove the invisible character (U+{ord(found):04X}, {name}): names cannot hold "
+            "characters that reverse text or hide. Type the name again, or paste it as plain "
+            "text."
+        )

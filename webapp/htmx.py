@@ -4,7 +4,10 @@ where a successful POST goes."""
 
 from __future__ import annotations
 
-from flask import Response, make_response, render_template, request
+from flask import Response, flash, make_response, render_template, request, session
+from markupsafe import Markup
+
+from .templating import user_text
 from flask import redirect as http_redirect
 
 
@@ -31,13 +34,28 @@ def render(page: str, fragment: str, status: int = 200, /, **context: object) ->
 
 def fragment_response(template: str, status: int = 200, /, **context: object) -> Response:
     """One template's answer (a fragment, or a page on a URL that answers both ways), with
-    `Vary: HX-Request`."""
-    return vary(make_response(render_template(template, **context), status))
+    `Vary: HX-Request`. A partial answer carries the messages flashed for it (`flash()`, as
+    before a redirect) out of band into the page's status region."""
+    return vary(make_response(render_template(template, **context) + _status_oob(), status))
 
 
 def removed() -> Response:
-    """The partial answer to a removal: 200 with an empty body, which swaps the target away."""
-    return vary(make_response("", 200))
+    """The partial answer to a removal: 200 with no content but the status region's message,
+    which swaps the target away."""
+    return vary(make_response(_status_oob(), 200))
+
+
+def said(message: str, *names: object) -> None:
+    """The status message of an action that worked ("Renamed to {}."), its names isolated
+    (`user_text`): the next page shows it in its status region, or the fragment answering the
+    action carries it there (`fragment_response`)."""
+    flash(Markup(message).format(*(user_text(name) for name in names)), "success")
+
+
+def _status_oob() -> str:
+    if not is_partial() or not session.get("_flashes"):
+        return ""
+    return render_template("_status_region.html", oob=True)
 
 
 def form_status() -> int:

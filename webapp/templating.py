@@ -1,11 +1,15 @@
 """Template helpers: status texts, the providers (`providers[registry.kind].label`), relative
-times and registry addresses."""
+times and registry addresses, and the two filters every user-supplied string goes through:
+`user_text` (a name, a username: isolated in `<bdi>`, optionally truncated with an ellipsis) and
+`address` (an address or path: left-to-right, breakable only after `/` and `:`)."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from flask import Flask
+from markupsafe import Markup
 
 from .models import utcnow
 from .registry_client.providers import PROVIDERS, describe
@@ -66,6 +70,37 @@ def aws_setup(registry: object) -> dict[str, object] | None:
     }
 
 
+def user_text(value: object, truncate: bool = False) -> Markup:
+    """Text someone typed (a name, a username, an org name), isolated with `<bdi>` so a
+    right-to-left name cannot reorder the words around it. `truncate=True`: one line cut with
+    an ellipsis (`.truncate`), the whole text in its tooltip; pages that show the full text
+    (the detail page) leave it off."""
+    text = "" if value is None else str(value)
+    if truncate:
+        return Markup('<bdi class="truncate" title="{0}">{0}</bdi>').format(text)
+    return Markup("<bdi>{0}</bdi>").format(text)
+
+
+def address(value: object, truncate: bool = False) -> Markup:
+    """An address or image path: always left-to-right (`dir="ltr"`, so a right-to-left page
+    cannot flip `host:port`), with a line-break opportunity after every `/` and `:` only, so
+    it never wraps mid-token (`127.0.0.1:505` / `6`, `team-` / `a`). `truncate=True` as for
+    `user_text` (one line, so no pieces)."""
+    text = "" if value is None else str(value)
+    if truncate:  # one line: no break opportunities (Chromium breaks at <wbr> even in nowrap)
+        return Markup('<span class="address truncate" dir="ltr" title="{0}">{0}</span>').format(
+            text
+        )
+    # Each part up to and with its / or : is one unbreakable piece (`.address__part`, an
+    # inline-block): lines break between pieces, not at the hyphens and dots inside one, unless a
+    # piece alone is wider than the line.
+    parts = re.split(r"(?<=[/:])", text)
+    body = Markup("").join(
+        Markup('<span class="address__part">{0}</span>').format(part) for part in parts if part
+    )
+    return Markup('<span class="address" dir="ltr">{0}</span>').format(body)
+
+
 def init_app(app: Flask) -> None:
     from .services.registries import is_check_running
 
@@ -76,3 +111,5 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["utcnow"] = utcnow
     app.jinja_env.filters["ago"] = ago
     app.jinja_env.filters["registry_address"] = registry_address
+    app.jinja_env.filters["user_text"] = user_text
+    app.jinja_env.filters["address"] = address

@@ -19,6 +19,7 @@ ADMIN_ONLY = {
     "registries.connect",
     "registries.connect_status",
     "registries.credentials",
+    "registries.cancel_connect",
     "registries.discard",
     "registries.dismiss_alerts",
     "registries.new",

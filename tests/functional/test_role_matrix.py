@@ -38,7 +38,7 @@ HOME = {"team_admin": "team"}
 ACTIVE_ID = {"acme": uuid.UUID(int=1), "team": uuid.UUID(int=2)}
 DRAFT_ID = {"acme": uuid.UUID(int=3), "team": uuid.UUID(int=4)}
 DRAFT_ENDPOINTS = {"registries.connect", "registries.connect_status", "registries.save_anyway",
-                   "registries.discard"}
+                   "registries.discard", "registries.cancel_connect"}
 #: Columns a request may change without changing anything (WEB-04's exceptions).
 UNCHECKED = {"audit_events": None, "runner_tokens": {"last_used_at"}, "users": {"last_login_at"}}
 #: Open to everyone: sign-in and out, the landing redirect, static files.

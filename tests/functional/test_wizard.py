@@ -90,6 +90,15 @@ def test_step1_unreadable_address_is_explained(admin):
     assert "Do not put a user name or password in the address" in response.get_data(as_text=True)
 
 
+@pytest.mark.parametrize("typed", ["not a url", "ghcr.io/acme/app tool"])
+def test_step1_text_that_is_no_address_gets_an_example(admin, typed):
+    response = admin.post_form(f"{BASE}/new", {"address": typed})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Enter a registry address like registry.example.com/team" in body
+    assert f"&#39;{typed}" not in body and "must not contain" not in body  # no parser's repr
+
+
 def test_step2_errors_beside_each_field_page_and_fragment(admin, hx):
     response, _ = step2(admin, name="", registry_url="", username="", password="")
     body = response.get_data(as_text=True)
@@ -302,3 +311,12 @@ def test_back_keeps_what_was_typed_but_never_the_secret(admin):
     page = admin.get(onward.headers["Location"]).get_data(as_text=True)
     assert 'value="Kept name"' in page and 'value="registry.example.com/team"' in page
     assert 'value="robot"' in page and "typed-secret" not in page
+
+
+def test_step2_empty_submit_flags_every_field_and_the_address_in_words(admin):
+    response, _ = step2(admin, registry_url="not a url")
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422
+    for text in ("Give the registry a name.", "Enter the username.", "Enter the password",
+                 "Enter a registry address like registry.example.com/team"):
+        assert text in body, text

@@ -99,7 +99,7 @@ def test_a_private_tool_pulls_through_the_connected_registry(pull_app, admin, ht
     image = f"{htpasswd_registry.host_port}/{repo}:v1"
     tool_id = add_tool(admin, "Builder", image)
     row = check_pull(admin, tool_id, hx)
-    assert "Build registry</a>" in row
+    assert "Build registry</bdi></a>" in row
     assert badge(row) == ["Connected", "Pulls"]
 
     created = pull_app.test_cli_runner().invoke(args=["runner-token", "create", "e2e-runner", "--platform"])
@@ -166,7 +166,7 @@ def test_check_pull_outcomes_agree_with_skopeo(pull_app, admin, htpasswd_registr
     htpasswd_registry.add_user(rotated, "new-password")  # changed on the registry since
     failing = add_tool(admin, "Failing", f"{htpasswd_registry.host_port}/{repo}:v1")
     row = check_pull(admin, failing, hx)
-    assert "Stale</a>" in row and badge(row)[-1] == "Sign-in failed"
+    assert "Stale</bdi></a>" in row and badge(row)[-1] == "Sign-in failed"
 
 
 def test_the_sweep_checks_pulls_of_tools_on_connected_registries(pull_app, admin,

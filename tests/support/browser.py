@@ -31,7 +31,10 @@ CHROMIUM_FLAGS = [
     "--no-first-run",
     "--disable-quic",
 ]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+#: Where screenshots go: SCREENSHOT_DIR, else test-artifacts/ in the checkout.
+ARTIFACTS = Path(
+    os.environ.get("SCREENSHOT_DIR") or Path(__file__).resolve().parents[2] / "test-artifacts"
+)
 
 
 @dataclass
@@ -135,7 +138,7 @@ def axe_violations(page) -> list[str]:
 
 
 def screenshot(page, name: str) -> Path:
-    ARTIFACTS.mkdir(exist_ok=True)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True, caret="initial")
     return path

@@ -88,6 +88,7 @@ def rename(registry_id: uuid.UUID):
             db.session.rollback()
             form.name.errors.append(str(conflict))
         else:
+            htmx.said("Renamed to {}.", registry.name)
             return _row(registry) if htmx.is_partial() else _to_the_row(registry)
     return htmx.render(
         "registries/rename.html",
@@ -106,12 +107,13 @@ def credentials(registry_id: uuid.UUID):
     registry = _registry(registry_id)
     spec = kinds.KINDS[registry.kind]
     form = spec.form()
+    form.secret_on_file = registry.has_secret
     form.use_registry(registry)
     if request.method == "GET":
         form.fill_from(registry)
     elif request.form.get("refresh") is not None:
         pass  # "Update policies" (AWS ECR): the form again, as typed
-    elif form.validate_on_submit():
+    elif form.validate_page():
         try:
             registries.check_version(registry, request.form.get("version"))
         except registries.StaleRegistry:
@@ -138,6 +140,7 @@ def credentials(registry_id: uuid.UUID):
                 form.password.errors.append(str(missing))
             else:
                 checks.request_check(registry.id, "manual", current_user.id)
+                htmx.said("Replaced the credentials of {}; checking them now.", registry.name)
                 return htmx.redirect(url_for(".index", _anchor=f"registry-{registry.id}"))
     return htmx.render(
         "registries/credentials.html",
@@ -158,6 +161,7 @@ def check(registry_id: uuid.UUID):
     registry = _registry(registry_id)
     checks.request_check(registry.id, "manual", current_user.id)
     db.session.refresh(registry)
+    htmx.said("Checking {} now — its status updates here when the check is done.", registry.name)
     return _row(registry) if htmx.is_partial() else _to_the_row(registry)
 
 
@@ -185,6 +189,7 @@ def remove(registry_id: uuid.UUID):
         else:
             registries.remove(current_org(), registry, len(dependents))
             db.session.commit()
+            htmx.said("Removed {}.", registry.name)
             return htmx.removed() if htmx.is_partial() else redirect(url_for(".index"))
     return htmx.render(
         "registries/remove.html",

@@ -19,6 +19,13 @@ class UnreadableAddress(ValueError):
     pass
 
 
+#: What the field takes, in the words of the person filling it in.
+EXAMPLES = (
+    "Enter a registry address like registry.example.com/team, or an image like "
+    "ghcr.io/acme/app:1.0."
+)
+
+
 def _names_an_image(text: str) -> bool:
     if "://" in text:
         return False
@@ -34,6 +41,8 @@ def _names_an_image(text: str) -> bool:
 
 def interpret(text: str, *, allow_insecure: bool) -> dict[str, str]:
     """The type and step-2 fields an address or image reference suggests."""
+    if any(char.isspace() for char in text):
+        raise UnreadableAddress(EXAMPLES)
     if _names_an_image(text):
         return _from_image(text)
     try:
@@ -56,7 +65,7 @@ def _from_image(text: str) -> dict[str, str]:
     try:
         reference = parse_reference(text)
     except InvalidReference as error:
-        raise UnreadableAddress(f"We could not read that image reference: {error}") from None
+        raise UnreadableAddress(f"{EXAMPLES} ({str(error).capitalize()}.)") from None
     provider = providers.for_image_host(reference.host, reference.port)
     namespace = provider.namespace_of(reference.path)
     if provider.fixed_host is not None:

@@ -119,6 +119,7 @@ def new_settings(kind: str):
         if draft is None or draft.kind != kind:
             abort(404)
     form = spec.form()
+    form.secret_on_file = draft is not None and draft.secret_ciphertext is not None
     if draft is not None:
         form.use_registry(draft)
     if request.method == "GET":
@@ -142,7 +143,7 @@ def new_settings(kind: str):
         return htmx.redirect(url_for(".new", kind=kind, kept=token))
     elif request.form.get("refresh") is not None:
         pass  # "Update policies": the same form again, with what was typed, and no errors
-    elif form.validate_on_submit():
+    elif form.validate_page():
         response = _connect(org, form)
         if response is not None:
             return response
@@ -196,10 +197,13 @@ def _draft_or_404(registry_id: uuid.UUID, states=("draft", "active")):
 
 
 def _status_context(registry) -> dict:
+    running = registries.is_check_running(registry)
+    started = registry.check_requested_at
     return {
         "registry": registry,
         "spec": kinds.KINDS[registry.kind],
-        "running": registries.is_check_running(registry),
+        "running": running,
+        "elapsed": max(0, int((utcnow() - started).total_seconds())) if running and started else 0,
         "action_form": EmptyForm(),
     }
 
@@ -215,6 +219,7 @@ def connect(registry_id: uuid.UUID):
     context = _status_context(_draft_or_404(registry_id))
     if _went_live(context):
         registry_id = context["registry"].id
+        htmx.said("Connected {}.", context["registry"].name)
         return redirect(url_for(".index", added=registry_id, _anchor=f"registry-{registry_id}"))
     return render_template(
         "registries/wizard/step3.html", nav_active="container_registry", **context
@@ -226,8 +231,11 @@ def connect(registry_id: uuid.UUID):
 def connect_status(registry_id: uuid.UUID):
     context = _status_context(_draft_or_404(registry_id))
     if _went_live(context):
+        htmx.said("Connected {}.", context["registry"].name)
         return htmx.client_redirect(url_for(".index", added=context["registry"].id))
-    return htmx.fragment_response("registries/wizard/_connect_status.html", **context)
+    return htmx.fragment_response(
+        "registries/wizard/_connect_status.html", oob_lead=True, **context
+    )
 
 
 @bp.route("/<uuid:registry_id>/save-anyway", methods=["POST"])
@@ -244,7 +252,24 @@ def save_anyway(registry_id: uuid.UUID):
     except registries.RegistryConflict:
         db.session.rollback()
         abort(409)
+    htmx.said("Saved {} with its failing status; it is checked again on schedule.", registry.name)
     return htmx.redirect(url_for(".index", added=registry.id))
+
+
+@bp.route("/<uuid:registry_id>/cancel", methods=["POST"])
+@admin_only
+def cancel_connect(registry_id: uuid.UUID):
+    """Cancel on step 3 while the check runs: discard the draft (a check still running on it
+    finds no row and writes nothing), back to step 2 with its fields filled in again (never
+    the secret)."""
+    registry = _draft_or_404(registry_id, states=("draft",))
+    form = kinds.KINDS[registry.kind].form(formdata=None)
+    form.fill_from(registry)
+    kept = form.carried()
+    registries.discard(current_org(), registry)
+    db.session.commit()
+    htmx.said("Cancelled. Nothing was saved: change what you need and connect again.")
+    return htmx.redirect(url_for(".new_settings", kind=registry.kind, **kept))
 
 
 @bp.route("/<uuid:registry_id>/discard", methods=["POST"])
@@ -253,4 +278,5 @@ def discard(registry_id: uuid.UUID):
     registry = _draft_or_404(registry_id, states=("draft",))
     registries.discard(current_org(), registry)
     db.session.commit()
+    htmx.said("Discarded the draft {}.", registry.name)
     return htmx.redirect(url_for(".index"))

@@ -81,7 +81,10 @@ def parse_registry_url(text: str, *, allow_insecure: bool = False) -> RegistryAd
             "Use the plain ASCII form of the address (for an international name, its xn-- form)."
         )
     if any(char.isspace() or not char.isprintable() for char in value):
-        raise AddressError("The address must not contain spaces or control characters.")
+        raise AddressError(
+            "Enter a registry address like registry.example.com/team, without spaces or "
+            "invisible characters."
+        )
     scheme, rest = _split_scheme(value)
     if scheme not in DEFAULT_PORTS:
         raise AddressError("Only https:// registry addresses are supported.")

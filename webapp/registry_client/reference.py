@@ -222,7 +222,7 @@ def _check_characters(text: str) -> None:
     for char in text:
         if char.isspace():
             raise InvalidReference(
-                f"the reference must not contain spaces or line breaks: {text!r}"
+                "the reference must not contain spaces or line breaks"
             )
         if not char.isascii() or not char.isprintable():
             raise InvalidReference(f"the reference contains a character not allowed: {char!r}")

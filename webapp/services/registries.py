@@ -91,6 +91,7 @@ ROW_COLUMNS = (
     Registry.id,
     Registry.kind,
     Registry.name,
+    Registry.scheme,  # the "HTTP — not encrypted" badge
     Registry.host,
     Registry.namespace,
     Registry.username,

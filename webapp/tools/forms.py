@@ -6,7 +6,7 @@ from __future__ import annotations
 from wtforms import Field, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 
-from ..forms import WebForm, single_line, strip
+from ..forms import WebForm, no_hidden_controls, single_line, strip
 from ..registry_client.reference import InvalidReference, parse_reference
 
 NAME_MAX = 64
@@ -29,6 +29,7 @@ def _name_field() -> StringField:
             DataRequired("Give the tool a name."),
             Length(max=NAME_MAX, message=f"Keep the name to {NAME_MAX} characters or fewer."),
             single_line,
+            no_hidden_controls,
         ],
     )
 

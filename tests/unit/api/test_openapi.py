@@ -54,7 +54,7 @@ def test_every_registry_type_has_a_schema_of_its_forms_rules():
         assert password["writeOnly"] is True and password["format"] == "password"
         assert password["maxLength"] == 4096
         assert password["description"].endswith("We store it encrypted and never show it again.")
-        assert variant.form_only["name"] == ("single_line",)
+        assert variant.form_only["name"] == ("single_line", "no_hidden_controls")
     docker = variants["docker_registry"].schema
     assert docker["required"] == ["kind", "name", "registry_url", "username"]
     assert docker["properties"]["registry_url"]["maxLength"] == TEXT_MAX
@@ -70,7 +70,8 @@ def test_the_tool_forms_schemas():
     generated = form_schema(TOOL_ADD)
     assert generated.schema["required"] == ["name", "image"]
     assert generated.schema["properties"]["image"]["maxLength"] == 512
-    assert generated.form_only == {"name": ("single_line",), "image": ("check_image",)}
+    assert generated.form_only == {"name": ("single_line", "no_hidden_controls"),
+                                   "image": ("check_image",)}
 
 
 def test_choices_become_an_enum_and_optional_choices_may_be_blank():

@@ -29,10 +29,19 @@ def request_context(request):
         yield request.param
 
 
-def submitted(form_class, **fields):
+def submitted(form_class, secret_on_file=False, **fields):
     form = form_class(formdata=MultiDict(fields), meta={"csrf": False})
+    form.secret_on_file = secret_on_file
     assert form.validate(), form.errors
     return form
+
+
+@pytest.mark.parametrize("form_class", [DockerRegistrySettingsForm, GitHubSettingsForm])
+def test_the_api_keeps_validate_alone_a_missing_secret_is_the_services_refusal(
+        request_context, form_class):
+    form = form_class(formdata=MultiDict({**BASICS, "password": "", "registry_url": "r.example.com"}),
+                      meta={"csrf": False})
+    assert form.validate(), form.errors
 
 
 BASICS = {"name": "Build cache", "username": "alice", "password": "s3cret"}
@@ -48,10 +57,21 @@ def test_a_docker_registry_address_becomes_its_parts(request_context):
         "Build cache", "alice", "s3cret", "app:1")
 
 
-def test_an_empty_password_means_keep(request_context):
-    form = submitted(DockerRegistrySettingsForm, registry_url="r.example.com",
+def test_an_empty_password_means_keep_when_one_is_stored(request_context):
+    form = submitted(DockerRegistrySettingsForm, registry_url="r.example.com", secret_on_file=True,
                      **{**BASICS, "password": ""})
+    assert form.validate_page()
     assert form.details().secret is None
+
+
+@pytest.mark.parametrize("form_class", [DockerRegistrySettingsForm, GitHubSettingsForm])
+def test_an_empty_form_flags_every_required_field_at_once_the_secret_too(request_context,
+                                                                         form_class):
+    form = form_class(formdata=MultiDict({"name": ""}), meta={"csrf": False})
+    assert not form.validate_page()
+    required = {"name", "username", "password"} | (
+        {"registry_url"} if form_class is DockerRegistrySettingsForm else set())
+    assert required <= set(form.errors), form.errors
 
 
 @pytest.mark.parametrize(("typed", "label"), [("docker.io/acme", "Docker Hub"),

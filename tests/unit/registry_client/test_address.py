@@ -123,7 +123,7 @@ REFUSED = [
     ("file:///etc/passwd", "Only https://"),
     ("jar:", "Only https://"),
     ("registry example.com", "spaces"),
-    ("regi\x00stry.example.com", "control"),
+    ("regi\x00stry.example.com", "invisible characters"),
     ("réGistry.example.com", "ASCII"),
     ("https:///v2", "no host"),
     (":5000", "no host"),

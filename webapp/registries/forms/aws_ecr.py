@@ -107,6 +107,26 @@ class AwsEcrSettingsForm(RegistrySettingsForm):
 
     # -- validation -----------------------------------------------------------------------
 
+    def validate_page(self) -> bool:
+        """A page's submit, every error at once: the secret access key is asked for only in
+        access-key mode, and what `details()` finds (address, role, key ID) is flagged with the
+        other fields' errors rather than one submit later."""
+        valid = self.validate_on_submit()
+        if not self.is_submitted():
+            return False
+        mode = self.auth_mode.data or aws_ecr.ROLE
+        if (mode == aws_ecr.ACCESS_KEY and not self.password.data and not self.secret_on_file
+                and not self.password.errors):
+            self.password.errors.append(
+                self.provider.secret.missing or "Enter the secret access key."
+            )
+            valid = False
+        if not valid and not (self.registry_url.errors or self.role_arn.errors
+                              or self.access_key_id.errors):
+            self.details()  # its errors go beside their fields
+        return valid
+
+
     def details(self) -> RegistryDetails | None:
         host = self._host()
         mode = self.auth_mode.data or aws_ecr.ROLE

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 from wtforms import Field, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from ...forms import WebForm, single_line, strip
+from ...forms import WebForm, no_hidden_controls, single_line, strip
 from ...models import Registry
 from ...registry_client.address import PATH_COMPONENT
 from ...registry_client.errors import RegistryClientError
@@ -75,6 +75,7 @@ def name_field(description: str | None = NAME_HELP) -> StringField:
             DataRequired("Give the registry a name."),
             Length(max=NAME_MAX, message=f"Keep the name to {NAME_MAX} characters or fewer."),
             single_line,
+            no_hidden_controls,
         ],
     )
 
@@ -130,11 +131,37 @@ class RegistrySettingsForm(WebForm):
     #: A template with the kind's own sign-in fields, in place of username and password.
     fields_template: ClassVar[str | None] = None
 
+    #: A secret is stored already, so leaving the field empty keeps it (the view sets it: a
+    #: draft being edited, Replace credentials). Else `validate_page` flags an empty secret
+    #: with the other empty fields, in the same answer.
+    secret_on_file: bool = False
+
     name = name_field()
     # A signed token naming the draft this form creates or edits: makes Connect idempotent.
     draft = HiddenField()
     username: StringField
     password: PasswordField
+
+    def validate_page(self) -> bool:
+        """A page's submit: `validate_on_submit()` and, in the same answer, what would only be
+        found after it (an empty secret with none stored, the address's own errors), so an
+        empty submit flags every field at once. The API validates with `validate()` alone and
+        asks the service, which refuses a missing secret the same way."""
+        valid = self.validate_on_submit()
+        if not self.is_submitted():
+            return False
+        if not self.password.data and not self.secret_on_file and not self.password.errors:
+            self.password.errors.append(
+                self.provider.secret.missing or f"Enter the {self.password.label.text.lower()}."
+            )
+            valid = False
+        if not valid and not self.address_field.errors and self.address_field.data:
+            self.check_address()
+        return valid
+
+    def check_address(self) -> None:
+        """Put the address's own errors beside it (details() finds them too); a kind whose
+        address needs parsing overrides it."""
 
     @property
     def address_field(self) -> Field:

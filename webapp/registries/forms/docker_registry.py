@@ -66,6 +66,14 @@ class DockerRegistrySettingsForm(RegistrySettingsForm):
             return suggestion.note, suggestion.preferred_kind
         return None
 
+    def check_address(self) -> None:
+        try:
+            parse_registry_url(
+                self.registry_url.data, allow_insecure=current_app.config["ALLOW_INSECURE_REGISTRIES"]
+            )
+        except AddressError as error:
+            self.registry_url.errors.append(str(error))
+
     def details(self) -> RegistryDetails | None:
         allow_insecure = current_app.config["ALLOW_INSECURE_REGISTRIES"]
         try:
