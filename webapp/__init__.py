@@ -63,8 +63,8 @@ def create_app(
     from .audit import bp as audit_bp
     from .auth import bp as auth_bp
     from .registries import bp as registries_bp
-    from .settings import bp as settings_bp
     from .runner_tokens import bp as runner_tokens_bp
+    from .settings import bp as settings_bp
     from .support import bp as support_bp
     from .tools import bp as tools_bp
 

@@ -4,8 +4,8 @@ reloaded and used without JavaScript; htmx swaps only the list on top."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 #: Rows per page; a list of up to this many shows no pager and no search box.

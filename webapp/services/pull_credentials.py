@@ -73,7 +73,7 @@ class HandOff:
 #: What a runner may ask for; "password" is the default, since auth.json readers (skopeo,
 #: podman) cannot use a bare registry token.
 CREDENTIALS = ("password", "pull_token", "auto")
-CREDENTIAL_PULL_TOKEN = "pull_token"
+CREDENTIAL_PULL_TOKEN = "pull_token"  # noqa: S105 - a credential kind, not a password
 
 
 def server_key(registry: Registry) -> str:

@@ -41,7 +41,8 @@ def index():
             (
                 "security",
                 "Security",
-                [("audit.index", "Audit log", "Every change, check and support view, newest first.")],
+                [("audit.index", "Audit log",
+                  "Every change, check and support view, newest first.")],
             )
         )
     return render_template("settings/index.html", groups=groups, nav_active="settings")

@@ -69,7 +69,8 @@ class DockerRegistrySettingsForm(RegistrySettingsForm):
     def check_address(self) -> None:
         try:
             parse_registry_url(
-                self.registry_url.data, allow_insecure=current_app.config["ALLOW_INSECURE_REGISTRIES"]
+                self.registry_url.data,
+                allow_insecure=current_app.config["ALLOW_INSECURE_REGISTRIES"],
             )
         except AddressError as error:
             self.registry_url.errors.append(str(error))
