@@ -48,7 +48,7 @@ def requested(args: Mapping[str, str]) -> tuple[str, int]:
     and 1). Views pass `request.args`."""
     query = " ".join(args.get("q", "").split())[:MAX_QUERY_LENGTH]
     raw = args.get("page", "")
-    number = int(raw) if raw.isdigit() and 0 < len(raw) < 7 else 1
+    number = int(raw) if raw.isascii() and raw.isdigit() and 0 < len(raw) < 7 else 1
     return query, max(number, 1)
 
 

@@ -73,11 +73,11 @@ def aws_setup(registry: object) -> dict[str, object] | None:
 def user_text(value: object, truncate: bool = False) -> Markup:
     """Text someone typed (a name, a username, an org name), isolated with `<bdi>` so a
     right-to-left name cannot reorder the words around it. `truncate=True`: one line cut with
-    an ellipsis (`.truncate`), the whole text in its tooltip; pages that show the full text
-    (the detail page) leave it off."""
+    an ellipsis (`.truncate`), no tooltip (keyboard and touch users cannot open one): the whole
+    text is on the detail page, which leaves it off."""
     text = "" if value is None else str(value)
     if truncate:
-        return Markup('<bdi class="truncate" title="{0}">{0}</bdi>').format(text)
+        return Markup('<bdi class="truncate">{0}</bdi>').format(text)
     return Markup("<bdi>{0}</bdi>").format(text)
 
 
@@ -88,7 +88,7 @@ def address(value: object, truncate: bool = False) -> Markup:
     `user_text` (one line, so no pieces)."""
     text = "" if value is None else str(value)
     if truncate:  # one line: no break opportunities (Chromium breaks at <wbr> even in nowrap)
-        return Markup('<span class="address truncate" dir="ltr" title="{0}">{0}</span>').format(
+        return Markup('<span class="address truncate" dir="ltr">{0}</span>').format(
             text
         )
     # Each part up to and with its / or : is one unbreakable piece (`.address__part`, an

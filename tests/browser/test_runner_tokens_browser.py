@@ -71,7 +71,10 @@ def create_with_keyboard(page, name: str) -> str:
     page.keyboard.type(name)
     page.keyboard.press("Tab")  # to Expires
     page.keyboard.press("ArrowDown")  # In 30 days
-    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")  # to the permissions (Pull images checked by default)
+    expect(page.get_by_role("checkbox", name="Pull images", exact=False)).to_be_focused()
+    for _ in ("Read", "Manage", "the button"):
+        page.keyboard.press("Tab")
     expect(page.get_by_role("button", name="Create token")).to_be_focused()
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name=f"Runner token {name} created")).to_be_visible()

@@ -86,7 +86,7 @@ def test_a_long_list_pages_and_searches_in_the_url(orgs, client, page, row, noun
 def test_odd_paging_input_gets_a_page_not_an_error(orgs, client, page):
     large = page.format(slug="large")
     for query in ("?page=0", "?page=-1", "?page=abc", "?page=99999999999999", "?q=" + "x" * 500,
-                  "?q=%25", "?q=_", "?page=%EF%BC%91"):
+                  "?q=%25", "?q=_", "?page=%EF%BC%91", "?page=%C2%B2", "?page=%E2%91%A0"):
         response = client.get(large + query)
         assert response.status_code == 200, query
     past = client.get(large + "?page=9").get_data(as_text=True)

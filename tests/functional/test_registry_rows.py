@@ -53,8 +53,8 @@ def test_the_status_is_one_line_and_the_detail_page_has_the_whole_reason(client,
 
 def test_user_text_is_isolated_and_escaped(client, failing):
     row = row_of(client.get(PAGE).get_data(as_text=True), failing)
-    assert "<bdi>Build &#34;cache&#34; &lt;b&gt;</bdi>" in row and "<b>" not in row
-    assert "<bdi>puller-1</bdi>" in row
+    assert '<bdi class="truncate">Build &#34;cache&#34; &lt;b&gt;</bdi>' in row and "<b>" not in row
+    assert '<bdi class="truncate">puller-1</bdi>' in row
 
 
 def test_one_shared_menu_and_a_link_to_the_detail_page_per_row(app, client, failing):

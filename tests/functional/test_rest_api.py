@@ -5,6 +5,7 @@ never comes back."""
 
 from __future__ import annotations
 
+import base64
 import json
 import uuid
 
@@ -393,3 +394,26 @@ def test_checks_a_token_asks_for_count_against_the_check_budget(tmp_path):
     assert client.get(url, headers=bearer(token)).status_code == 200  # reads go on
     with app.app_context():
         limiter.reset()
+
+
+def _cursor(values) -> str:
+    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize("url", [
+    API + "?limit=%C2%B2",  # "²".isdigit() is true, int("²") is not a number
+    API + "?limit=%E2%91%A0",
+    "/api/v1/tools/%C2%B2",
+    "/api/v1/audit-events?limit=%C2%B2",
+    "/api/v1/audit-events?since=9999-12-31T23:59:59-23:00",  # past the calendar in UTC
+    "/api/v1/audit-events?since=0001-01-01T00:00:00%2B01:00",
+    "/api/v1/audit-events?cursor=" + _cursor([99999999999999999999]),  # past 64 bits
+    "/api/v1/audit-events?cursor=" + _cursor([-1]),
+    API + "?cursor=" + _cursor(["\ud800", str(uuid.UUID(int=0))]),  # a lone surrogate
+    API + "?cursor=" + _cursor(["a\x00b", str(uuid.UUID(int=0))]),
+    "/api/v1/tools?cursor=" + _cursor(["\ud800", 1]),
+])
+def test_odd_numbers_times_and_cursors_are_refused_not_a_500(client, manage, url):
+    response = client.get(url, headers=bearer(manage))
+    assert response.status_code in (400, 404), (url, response.get_data(as_text=True))
+    assert set(response.get_json()) >= {"error", "message"}

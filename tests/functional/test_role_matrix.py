@@ -41,8 +41,10 @@ DRAFT_ENDPOINTS = {"registries.connect", "registries.connect_status", "registrie
                    "registries.discard", "registries.cancel_connect"}
 #: Columns a request may change without changing anything (WEB-04's exceptions).
 UNCHECKED = {"audit_events": None, "runner_tokens": {"last_used_at"}, "users": {"last_login_at"}}
-#: Open to everyone: sign-in and out, the landing redirect, static files.
-OPEN = {"static", "auth.login", "auth.logout", "auth.home", "auth.no_org"}
+#: Open to everyone: sign-in and out, the landing redirect, static files, and the API's own
+#: description (its OpenAPI document and reference page hold no org's data).
+OPEN = {"static", "auth.login", "auth.logout", "auth.home", "auth.no_org",
+        "api.openapi_json", "api_docs.docs"}
 REFUSED = {401, 403, 404, 405}
 
 APP = make_app(make_config("sqlite://"))

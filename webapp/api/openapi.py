@@ -96,6 +96,10 @@ def form_schema(spec: JsonForm, **form_kwargs: Any) -> FormSchema:
             required.append(key)
         if unexpressed:
             form_only[key] = unexpressed
+    # Rules a form checks outside its fields' validators (AWS ECR's role ARN and key ID, which
+    # depend on the chosen sign-in and the platform's settings) are declared by the form.
+    for key, rules in getattr(spec.form, "form_only_rules", {}).items():
+        form_only[key] = (*form_only.get(key, ()), *rules)
     schema: dict[str, Any] = {
         "type": "object",
         "title": spec.schema_name,

@@ -12,7 +12,7 @@ import base64
 import binascii
 import json
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Response, g, jsonify, request
@@ -189,13 +189,33 @@ def encode_cursor(values: list[Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
 
 
+def _bindable(value: object) -> bool:
+    """What a database can bind as a cursor's part: a string without NUL or lone surrogates,
+    an integer of 64 bits (anything else was never a cursor we gave out)."""
+    if isinstance(value, str):
+        return _encodes(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return -(2**63) <= value < 2**63
+    return False
+
+
+def _encodes(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in value
+
+
 def decode_cursor(cursor: str, arity: int) -> list[Any]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         values = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
     except (ValueError, binascii.Error, UnicodeError):
         values = None
-    if not isinstance(values, list) or len(values) != arity:
+    if not isinstance(values, list) or len(values) != arity or not all(
+        _bindable(value) for value in values
+    ):
         raise ApiError("invalid_cursor", "This cursor is not one we gave out.", 400,
                        {"cursor": ["Use the cursor of a Link header as it came."]})
     return values
@@ -230,8 +250,10 @@ def moment(name: str) -> datetime | None:
     try:
         if not RFC3339.fullmatch(value):
             raise ValueError
-        return datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
-    except ValueError:
+        # In UTC now: a time at the edge of the calendar (9999-12-31T23:59:59-23:00) fails
+        # here, not when the database binds it.
+        return datetime.fromisoformat(value.upper().replace("Z", "+00:00")).astimezone(UTC)
+    except (ValueError, OverflowError):
         raise ApiError("invalid_parameter", f"{name} is an RFC 3339 time with its offset.", 400,
                        {name: ["Use a time like 2026-01-31T12:00:00Z."]}) from None
 
@@ -240,7 +262,8 @@ def page_size() -> int:
     raw = request.args.get("limit")
     if raw is None:
         return PAGE_DEFAULT
-    if not raw.isdigit() or not 1 <= int(raw) <= PAGE_MAX:
+    # isascii: "²".isdigit() is true, yet int("²") fails
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= PAGE_MAX:
         raise ApiError("invalid_parameter", f"limit is a whole number from 1 to {PAGE_MAX}.",
                        400, {"limit": [f"Use a whole number from 1 to {PAGE_MAX}."]})
     return int(raw)

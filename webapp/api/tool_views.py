@@ -33,7 +33,7 @@ from .rest import (
 
 def _tool(org: Organization, tool_id: str) -> PrivateTool:
     tool = None
-    if tool_id.isdigit() and 0 < int(tool_id) < 2**31:
+    if tool_id.isascii() and tool_id.isdigit() and 0 < int(tool_id) < 2**31:
         tool = tools.get(org, int(tool_id))
     if tool is None:
         raise ApiError("not_found", "There is no tool with this id.", 404)
@@ -133,7 +133,7 @@ def audit_events(org: Organization, token: RunnerToken) -> Response:
     cursor = query("cursor", max_length=500)
     if cursor:
         (before,) = decode_cursor(cursor, 1)
-        if not isinstance(before, int) or isinstance(before, bool):
+        if not isinstance(before, int) or isinstance(before, bool) or before <= 0:
             decode_cursor("", 1)
         events = events.where(AuditEvent.id < before)
     rows = list(db.session.scalars(events.order_by(AuditEvent.id.desc()).limit(limit + 1)))

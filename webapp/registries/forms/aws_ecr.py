@@ -61,6 +61,13 @@ class AwsEcrSettingsForm(RegistrySettingsForm):
         filters=[strip],
         validators=[Optional(), Length(max=255), check_test_image],
     )
+    #: Checked in `details()`, by the chosen sign-in and the platform's settings: the JSON
+    #: Schema cannot say them (api/openapi.py lists them as the form's own rules).
+    form_only_rules = {
+        "role_arn": ("an IAM role ARN in the platform's partition, when auth_mode is role and "
+                     "the platform has AWS_PLATFORM_ROLE_ARN",),
+        "access_key_id": ("an AWS access key ID, when auth_mode is access_key",),
+    }
     #: An existing registry's external ID (Edit details, Replace credentials): never changed.
     stored_external_id: str | None = None
 
