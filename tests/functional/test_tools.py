@@ -161,7 +161,7 @@ def test_rename_in_place(app, client, acme, hx):
     renamed = client.post_form(f"{PAGE}{tid}/rename", {"name": "Scanner 2"}, token_from=PAGE,
                                headers=hx)
     assert renamed.status_code == 200
-    assert 'class="table__name"><bdi class="truncate" title="Scanner 2">Scanner 2</bdi></th>' in row_of(
+    assert 'class="table__name"><bdi class="truncate">Scanner 2</bdi></th>' in row_of(
         renamed.get_data(as_text=True), tid)
     cancel = client.get(f"{PAGE}{tid}/row", headers=hx).get_data(as_text=True)
     assert "Scanner 2" in row_of(cancel, tid)
