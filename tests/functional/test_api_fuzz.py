@@ -52,7 +52,10 @@ with APP.app_context():
         key
         for spec in [*REGISTRY_SETTINGS.variants.values(), TOOL_ADD, TOOL_RENAME]
         for key in form_schema(spec).form_only
-    } | {"name", "registry_url", "namespace", "password", "kind", "save_anyway"}
+    } | {"name", "registry_url", "namespace", "password", "kind", "save_anyway",
+         # AWS ECR's `details()`: no platform AWS identity here (AWS_PLATFORM_ROLE_ARN unset)
+         # for a role, a role ARN's or access key ID's shape, the role's partition.
+         "role_arn", "access_key_id"}
 
 CONFIG = {
     "seed": 20261202,
