@@ -53,6 +53,8 @@ with APP.app_context():
         for spec in [*REGISTRY_SETTINGS.variants.values(), TOOL_ADD, TOOL_RENAME]
         for key in form_schema(spec).form_only
     } | {"name", "registry_url", "namespace", "password", "kind", "save_anyway"}
+    # (AWS ECR's role ARN and access key ID are the form's own rules: form_only_rules.)
+    assert {"role_arn", "access_key_id"} <= REFUSABLE
 
 CONFIG = {
     "seed": 20261202,

@@ -6,6 +6,13 @@ when the check passes, stays a draft with its status when it fails, unless `save
 change takes the same settings form as "Replace credentials" (every field; leave the secret
 out to keep it) and needs `If-Match`; so does removal, which asks for `confirm_name` when tools
 depend on the registry, as the page's typed confirmation does.
+
+An AWS ECR registry in role mode is two steps, because the customer's role must trust the
+external ID the platform generates for it: create without `role_arn` saves the draft (the
+external ID made by `drafts.token`, as the wizard's page does, never changed afterwards) and
+answers 201 with its `aws` block (external ID, trust and permissions policies) and no check; a
+PATCH of that draft with `If-Match` and the role ARN runs the connect check (202). Access-key
+mode is one step like the other kinds.
 """
 
 from __future__ import annotations
@@ -110,21 +117,30 @@ def registry_create(org: Organization, token: RunnerToken) -> Response:
     if key is not None and not 0 < len(key) <= IDEMPOTENCY_KEY_MAX:
         raise ApiError("invalid_idempotency_key",
                        f"Idempotency-Key is 1 to {IDEMPOTENCY_KEY_MAX} characters.", 400)
-    fed = fed_body(REGISTRY_SETTINGS)
     # A retried create (same token, same key) names the same row: it creates one registry.
     registry_id = uuid.uuid5(IDEMPOTENCY, f"{token.id}:{key}") if key else uuid.uuid4()
+    # The wizard's signed draft token for this row: it carries the external ID an AWS ECR role
+    # trusts, generated here by the platform (`drafts.token`), never taken from the body.
+    fed = fed_body(REGISTRY_SETTINGS, fixed={"draft": drafts.token(org, registry_id)})
     existing = db.session.get(Registry, registry_id)
     if existing is not None:
         if existing.org_id != org.id or existing.state not in LISTED_STATES:
             raise ApiError("idempotency_key_reused",
                            "This Idempotency-Key was used for a registry since removed.", 409)
-        response = _answer(existing, 202)
+        response = _answer(existing, 201 if drafts.awaits_role(existing) else 202)
         response.headers["Location"] = _location(existing.id)
         return response
     form = fed.form
-    details = form.details()
+    pending = _role_pending(form)
+    details = form.details(role_pending=True) if pending else form.details()
     if details is None:
         invalid(fed)
+    if pending:
+        # Step one of an AWS ECR role: the draft, its external ID and policies; no check.
+        _save_awaiting_role(org, form, details, registry_id)
+        response = _answer(db.session.get(Registry, registry_id), 201)
+        response.headers["Location"] = _location(registry_id)
+        return response
     charge_outbound(token, org)
     try:
         drafts.connect(org, None, details, registry_id)
@@ -139,6 +155,21 @@ def registry_create(org: Organization, token: RunnerToken) -> Response:
     response = _answer(registry, 202)
     response.headers["Location"] = _location(registry_id)
     return response
+
+
+def _role_pending(form) -> bool:  # type: ignore[no-untyped-def]
+    """An AWS ECR role with no role ARN yet (and no "save anyway": a registry cannot be active
+    without its role): saved as a draft that waits for the ARN."""
+    awaits = getattr(form, "awaits_role", None)
+    return awaits is not None and awaits() and not form.save_anyway.data
+
+
+def _save_awaiting_role(org: Organization, form, details, registry_id: uuid.UUID) -> None:  # type: ignore[no-untyped-def]
+    try:
+        drafts.save_awaiting_role(org, details, registry_id)
+    except registries.RegistryConflict as conflict:
+        field = "name" if conflict.field == "name" else form.address_field.short_name
+        raise field_error(field, str(conflict)) from None
 
 
 def _save_anyway(org: Organization, registry: Registry) -> None:
@@ -170,12 +201,17 @@ def registry_change(org: Organization, token: RunnerToken, registry_id: str) -> 
         raise field_error("kind", "A registry's type cannot change: remove it and connect a "
                                   "registry of the other type.")
     form = fed.form
-    details = form.details()
+    form.use_registry(registry)  # what it keeps whatever is sent (AWS ECR: its external ID)
+    pending = registry.state == "draft" and _role_pending(form)
+    details = form.details(role_pending=True) if pending else form.details()
     if details is None:
         invalid(fed)
     if registry.state == "draft":
         if registries.is_check_running(registry):
             raise ApiError("check_running", "Its check is still running; wait for it.", 409)
+        if pending:
+            _save_awaiting_role(org, form, details, registry.id)
+            return _answer(db.session.get(Registry, registry.id))
         charge_outbound(token, org)
         try:
             drafts.connect(org, None, details, registry.id)

@@ -23,6 +23,7 @@ from ..registries import kinds
 from ..registries.forms import RegistryRemoveForm
 from ..services import audit
 from ..services.tools import ToolRoute
+from ..templating import aws_setup
 from ..tools.forms import ToolAddForm, ToolRenameForm
 from .answers import ApiError
 from .auth import actor
@@ -112,6 +113,27 @@ def registry_json(registry: Registry, running: bool) -> dict[str, Any]:
         "expires_at": when(registry.expires_at),
         "created_at": when(registry.created_at),
         "version": registry.version,
+        "aws": aws_json(registry),
+    }
+
+
+def aws_json(registry: Registry) -> dict[str, Any] | None:
+    """An AWS ECR registry's AWS side, what its page's "AWS setup" shows (`aws_setup`): how it
+    signs in, the role ARN, the access key ID, the platform-generated external ID and the two
+    policy documents to paste into AWS, as JSON objects. Never the secret access key or the
+    minted token. None for other kinds."""
+    setup = aws_setup(registry)
+    if setup is None:
+        return None
+    trust = setup["trust_policy"]
+    return {
+        "auth_mode": registry.aws_auth_mode,
+        "role_arn": registry.aws_role_arn,
+        "access_key_id": registry.aws_access_key_id,
+        "external_id": registry.aws_external_id,
+        "trust_policy": json.loads(trust) if isinstance(trust, str) else None,
+        "permissions_policy": json.loads(str(setup["permissions_policy"])),
+        "token_expires_at": when(registry.token_expires_at),
     }
 
 

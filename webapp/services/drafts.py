@@ -102,6 +102,35 @@ def slot(org: Organization, draft_token: str | None) -> Slot:
     return Slot(registry_id, connected=False)
 
 
+#: The status reason of an AWS ECR role draft saved without its role ARN (the REST API's first
+#: step): nothing was checked yet.
+AWAITING_ROLE = (
+    "Waiting for the role ARN: create the role in AWS with the trust and permissions policies "
+    "shown, then send its ARN to run the connect check."
+)
+
+
+def awaits_role(registry: Registry) -> bool:
+    """An AWS ECR draft in role mode whose role ARN is still to come (no check to run)."""
+    return (registry.state == "draft" and registry.aws_auth_mode == aws_ecr.ROLE
+            and not registry.aws_role_arn)
+
+
+def save_awaiting_role(
+    org: Organization, details: registries.RegistryDetails, registry_id: uuid.UUID
+) -> None:
+    """Save (or update) an AWS ECR role draft that has no role ARN yet, and commit; no check
+    runs (there is nothing to assume). Its external ID is the one `details` carries, kept from
+    then on. Raises RegistryConflict, with the session rolled back."""
+    try:
+        registry = registries.save_draft(org, None, details, registry_id)
+        registry.status_reason = AWAITING_ROLE
+        registries.commit(org, details.name, details.host, details.namespace, registry_id)
+    except registries.RegistryConflict:
+        db.session.rollback()
+        raise
+
+
 def connect(
     org: Organization,
     user: User | None,

@@ -134,12 +134,23 @@ class AwsEcrSettingsForm(RegistrySettingsForm):
         return valid
 
 
-    def details(self) -> RegistryDetails | None:
+    def awaits_role(self) -> bool:
+        """Role mode with no role ARN yet: the REST API's first step (the wizard shows the
+        external ID and policies on the page instead, and asks for the ARN at once)."""
+        return (self.auth_mode.data or aws_ecr.ROLE) == aws_ecr.ROLE and not self.role_arn.data
+
+    def details(self, role_pending: bool = False) -> RegistryDetails | None:
+        """`role_pending`: role mode may leave the role ARN out (a draft that waits for it;
+        its external ID is generated now, its policies can be shown); every other rule holds,
+        the platform's own AWS identity included."""
         host = self._host()
         mode = self.auth_mode.data or aws_ecr.ROLE
         role_arn = access_key_id = None
         if mode == aws_ecr.ROLE:
-            role_arn = self._role_arn(host)
+            if role_pending and self.awaits_role() and self.platform_role_arn() is not None:
+                role_arn = None
+            else:
+                role_arn = self._role_arn(host)
         else:
             access_key_id = self._access_key_id()
         if host is None or self.role_arn.errors or self.access_key_id.errors:
