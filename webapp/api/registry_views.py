@@ -35,8 +35,8 @@ from .rest import (
     REGISTRY_SETTINGS,
     audit_read,
     check_json,
+    cut_page,
     decode_cursor,
-    encode_cursor,
     fed_body,
     field_error,
     invalid,
@@ -101,9 +101,7 @@ def registries_list(org: Organization, token: RunnerToken) -> Response:
                                 (Registry.name_key == name_key) & (Registry.id > last)))
     rows = list(db.session.scalars(
         rows_query.order_by(Registry.name_key, Registry.id).limit(limit + 1)))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    next_cursor = encode_cursor([rows[-1].name_key, str(rows[-1].id)]) if more else None
+    rows, next_cursor = cut_page(rows, limit, lambda row: [row.name_key, str(row.id)])
     items = [registry_json(row, registries.is_check_running(row)) for row in rows]
     audit_read(token, org.id)
     return page(items, next_cursor)

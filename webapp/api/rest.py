@@ -12,6 +12,7 @@ import base64
 import binascii
 import json
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -209,6 +210,15 @@ def require_if_match(version: int) -> None:
 
 def encode_cursor(values: list[Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
+
+
+def cut_page(rows: list[Any], limit: int,
+             cursor_of: Callable[[Any], list[Any]]) -> tuple[list[Any], str | None]:
+    """Rows read as `limit + 1`: the page, and the cursor of the next one (None on the last)."""
+    if len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    return rows, encode_cursor(cursor_of(rows[-1]))
 
 
 def _bindable(value: object) -> bool:

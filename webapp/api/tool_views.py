@@ -16,8 +16,8 @@ from .rest import (
     TOOL_ADD,
     TOOL_RENAME,
     audit_read,
+    cut_page,
     decode_cursor,
-    encode_cursor,
     event_json,
     fed_body,
     field_error,
@@ -57,9 +57,7 @@ def tools_list(org: Organization, token: RunnerToken) -> Response:
         if not isinstance(name_key, str) or not isinstance(last_id, int):
             decode_cursor("", 2)
         rows = [row for row in rows if (row.name.lower(), row.id) > (name_key, last_id)]
-    more = len(rows) > limit
-    rows = rows[:limit]
-    next_cursor = encode_cursor([rows[-1].name.lower(), rows[-1].id]) if more else None
+    rows, next_cursor = cut_page(rows, limit, lambda row: [row.name.lower(), row.id])
     items = [tool_json(route) for route in tools.routes(org, rows)]
     audit_read(token, org.id)
     return page(items, next_cursor)
@@ -137,8 +135,6 @@ def audit_events(org: Organization, token: RunnerToken) -> Response:
             decode_cursor("", 1)
         events = events.where(AuditEvent.id < before)
     rows = list(db.session.scalars(events.order_by(AuditEvent.id.desc()).limit(limit + 1)))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    next_cursor = encode_cursor([rows[-1].id]) if more else None
+    rows, next_cursor = cut_page(rows, limit, lambda row: [row.id])
     audit_read(token, org.id)
     return page([event_json(row) for row in rows], next_cursor)
