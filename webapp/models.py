@@ -143,6 +143,8 @@ class Registry(db.Model):
             postgresql_where=text("state = 'active'"),
         ),
         Index("ix_registries_org_state_host", "org_id", "state", "host", "namespace"),
+        # The failing-registry banner: an org's active registries in a failing status.
+        Index("ix_registries_org_state_status", "org_id", "state", "status"),
         Index("ix_registries_due", "state", "next_check_at"),
         # The support console: every org's registries, newest first, and by status.
         Index("ix_registries_state_created", "state", "created_at"),

@@ -145,3 +145,43 @@ def test_the_runner_tokens_page_sends_as_many_queries_at_30_tokens_as_at_3(app, 
             db.session.commit()
             counts[total] = len(queries_of_get(client, page))
     assert counts[30] == counts[3], counts
+
+
+def test_the_registry_page_reads_only_its_orgs_registries_in_order(app, make, auth, client):
+    """The list and its banner come from an index on the org (no other org's failing registries
+    read, as through the support console's index on status), the page in index order (no sort
+    of all the org's registries): the page costs the same in a database of 10,000 orgs."""
+    from sqlalchemy import event
+
+    make.org("small")
+    make.org("other")
+    email = make.user("admin@small.test", org="small")
+    add_rows(app, "small", 12)
+    add_rows(app, "other", 30)
+    auth.login(email)
+    seen: list[tuple[str, object]] = []
+
+    def grab(conn, cursor, statement, parameters, context, executemany) -> None:
+        if "registries" in statement and statement.lstrip().upper().startswith("SELECT"):
+            seen.append((statement, parameters))
+
+    for path in (PAGE.format(slug="small"), PAGE.format(slug="small") + "?q=registry+01",
+                 "/orgs/small/settings/private-tools/"):
+        with app.app_context():
+            engine = db.engine
+        event.listen(engine, "before_cursor_execute", grab)
+        try:
+            assert client.get(path).status_code == 200
+        finally:
+            event.remove(engine, "before_cursor_execute", grab)
+    assert len(seen) == 3
+    with app.app_context(), db.engine.connect() as connection:
+        for statement, parameters in seen:
+            plan = [row[-1] for row in
+                    connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)]
+            reads = [step for step in plan if " registries" in step]
+            assert reads and all(
+                step.startswith("SEARCH registries USING") and "(org_id=?" in step
+                for step in reads
+            ), plan
+            assert not any("TEMP B-TREE" in step for step in plan), plan
