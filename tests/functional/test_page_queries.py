@@ -176,12 +176,18 @@ def test_the_registry_page_reads_only_its_orgs_registries_in_order(app, make, au
             event.remove(engine, "before_cursor_execute", grab)
     assert len(seen) == 3
     with app.app_context(), db.engine.connect() as connection:
-        for statement, parameters in seen:
-            plan = [row[-1] for row in
-                    connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)]
-            reads = [step for step in plan if " registries" in step]
-            assert reads and all(
-                step.startswith("SEARCH registries USING") and "(org_id=?" in step
-                for step in reads
-            ), plan
-            assert not any("TEMP B-TREE" in step for step in plan), plan
+        plans = [
+            [(row[1], row[-1]) for row in
+             connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)]
+            for statement, parameters in seen
+        ]
+    for plan in plans:  # (parent step, detail) each
+        reads = [detail for _, detail in plan if " registries" in detail]
+        assert reads and all(
+            detail.startswith("SEARCH registries USING") and "(org_id=?" in detail
+            for detail in reads
+        ), plan
+    for plan in plans[:2]:  # the list, then its search: a page read in name order, not sorted
+        in_order = {parent for parent, detail in plan if "uq_registries_org_name_active" in detail}
+        assert in_order, plan
+        assert not any("TEMP B-TREE" in detail and parent in in_order for parent, detail in plan)

@@ -119,10 +119,7 @@ def listing(
         "skip": paging.offset(number),
         "pattern": paging.like_pattern(query),
     }
-    found = sorted(  # a UNION ALL keeps no order of its parts
-        db.session.execute(_listing_statement(with_alerts, bool(query)), params),
-        key=lambda row: (row.alert, row.name_key, row.id),
-    )
+    found = db.session.execute(_listing_statement(with_alerts, bool(query)), params).all()
     rows = [row for row in found if not row.alert]
     alerts = [row for row in found if row.alert]
     if rows:
@@ -186,7 +183,9 @@ def _listing_statement(with_alerts: bool, searching: bool):
     alerts_part = select(
         *ROW_COLUMNS, _constant(1).label("alert"), _constant(0).label("total")
     ).where(Registry.org_id == bindparam("org_id"), *_alerting())
-    return union_all(*(select(part.subquery()) for part in (rows_part, alerts_part)))
+    return union_all(*(select(part.subquery()) for part in (rows_part, alerts_part))).order_by(
+        *(literal_column(name) for name in ("alert", "name_key", "id"))
+    )
 
 
 def commit(org: Organization, name: str, host: str, namespace: str, exclude: uuid.UUID) -> None:
