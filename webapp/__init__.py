@@ -50,11 +50,13 @@ def create_app(
     limiter.init_app(app)
 
     from . import access, errors, icons, jobs, request_hooks, security, templating, urls
+    from . import widget_attributes
 
     jobs.init_app(app)
     request_hooks.init_app(app)
     templating.init_app(app)
     icons.init_app(app)
+    widget_attributes.install()
     urls.init_app(app)
     access.init_app(app)
     security.init_app(app)
