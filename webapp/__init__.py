@@ -49,8 +49,17 @@ def create_app(
     login_manager.init_app(app)
     limiter.init_app(app)
 
-    from . import access, errors, icons, jobs, request_hooks, security, templating, urls
-    from . import widget_attributes
+    from . import (
+        access,
+        errors,
+        icons,
+        jobs,
+        request_hooks,
+        security,
+        templating,
+        urls,
+        widget_attributes,
+    )
 
     jobs.init_app(app)
     request_hooks.init_app(app)

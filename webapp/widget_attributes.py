@@ -31,5 +31,8 @@ def html_params(**kwargs: object) -> Markup:
 
 
 def install() -> None:
-    core.html_params = html_params
-    widgets.html_params = html_params
+    core.html_params = html_params  # what most widgets and Label call
+    widgets.html_params = html_params  # what Field.__call__'s label text calls
+    for widget in vars(core).values():  # Input and Button keep their own staticmethod copy
+        if isinstance(widget, type) and "html_params" in vars(widget):
+            widget.html_params = staticmethod(html_params)

@@ -48,6 +48,7 @@ def test_the_app_renders_with_it(app) -> None:
     from wtforms.widgets import core
 
     assert core.html_params is widget_attributes.html_params
+    assert core.Input.html_params is widget_attributes.html_params
     with app.test_request_context("/"):
         from webapp.forms import WebForm
 
