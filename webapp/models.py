@@ -24,6 +24,7 @@ from sqlalchemy import (
     UniqueConstraint,
     Uuid,
     event,
+    literal_column,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -217,6 +218,13 @@ class Registry(db.Model):
     @property
     def has_secret(self) -> bool:
         return self.secret_ciphertext is not None
+
+
+#: `state = 'active'` in a query, the literal written into the SQL, never a bound parameter:
+#: only then can the planners use the partial indexes declared `WHERE state = 'active'`, and
+#: SQLite prepares a statement comparing `state` with a bound value anew on every run (the
+#: registry list took 375 µs on an empty org that way, 25 µs with the literal).
+ACTIVE_REGISTRY = Registry.state == literal_column("'active'")
 
 
 class ConnectivityCheck(db.Model):

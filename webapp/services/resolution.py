@@ -19,18 +19,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import literal_column, select
+from sqlalchemy import select
 
 from ..extensions import db
-from ..models import Registry
+from ..models import ACTIVE_REGISTRY, Registry
 from ..registry_client.reference import ImageReference
 from ..registry_client.resolve import Resolution, candidate_hosts, covers, explain
 
 __all__ = ["resolve", "resolve_many", "segment_prefixes"]
-
-#: `state = 'active'` written as a literal, not a bound parameter: only then can SQLite's and
-#: PostgreSQL's planners use the partial indexes declared `WHERE state = 'active'`.
-ACTIVE = Registry.state == literal_column("'active'")
 
 
 def segment_prefixes(path: str) -> list[str]:
@@ -57,7 +53,9 @@ def resolve_many(
         return {}
     hosts = {host for reference in wanted for host in candidate_hosts(reference)}
     namespaces = {prefix for reference in wanted for prefix in segment_prefixes(reference.path)}
-    query = select(Registry).where(Registry.org_id == org_id, ACTIVE, Registry.host.in_(hosts))
+    query = select(Registry).where(
+        Registry.org_id == org_id, ACTIVE_REGISTRY, Registry.host.in_(hosts)
+    )
     if len(hosts) + len(namespaces) <= MAX_BOUND_NAMESPACES:
         query = query.where(Registry.namespace.in_(namespaces))
     # else: too many prefixes to bind (databases cap parameters); `explain` picks by namespace.
@@ -68,7 +66,7 @@ def resolve_many(
         missed_hosts = {host for reference in missed for host in candidate_hosts(reference)}
         others = db.session.execute(
             select(Registry.host, Registry.namespace)
-            .where(Registry.org_id == org_id, ACTIVE)
+            .where(Registry.org_id == org_id, ACTIVE_REGISTRY)
             .where(Registry.host.in_(missed_hosts))
             .order_by(Registry.host, Registry.namespace)
         ).all()

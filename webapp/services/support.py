@@ -17,7 +17,16 @@ from datetime import timedelta
 from sqlalchemy import Select, func, or_, select
 
 from ..extensions import db
-from ..models import PLANS, AuditEvent, Organization, Registry, RunnerToken, User, utcnow
+from ..models import (
+    ACTIVE_REGISTRY,
+    PLANS,
+    AuditEvent,
+    Organization,
+    Registry,
+    RunnerToken,
+    User,
+    utcnow,
+)
 from ..registry_client import statuses
 from ..registry_client.providers import PROVIDERS
 from . import audit
@@ -101,7 +110,7 @@ def _escape_like(text: str) -> str:
 
 
 def _filtered(query: Select, filters: Filters) -> Select:
-    query = query.where(Registry.state == "active")
+    query = query.where(ACTIVE_REGISTRY)
     if filters.org_id is not None:
         query = query.where(Registry.org_id == filters.org_id)
     if filters.q:

@@ -22,7 +22,7 @@ from sqlalchemy import and_, delete, or_, select, update
 
 from ..database import writing
 from ..extensions import db
-from ..models import ConnectivityCheck, Registry, utcnow
+from ..models import ACTIVE_REGISTRY, ConnectivityCheck, Registry, utcnow
 from ..registry_client.statuses import Status
 from . import audit, check_executor, checks
 from .pull_sweep import run_pull_checks
@@ -92,7 +92,7 @@ def claim_due(now: datetime, lease: datetime, limit: int = SWEEP_LIMIT) -> list[
     two sweeps running at once split the registries between them."""
     due = or_(
         and_(
-            Registry.state == "active",
+            ACTIVE_REGISTRY,
             or_(Registry.next_check_at.is_(None), Registry.next_check_at <= now),
         ),
         and_(Registry.state.in_(("active", "draft")), Registry.check_requested_at.is_not(None)),
@@ -144,7 +144,7 @@ def mark_expired(now: datetime) -> int:
                 Registry.id, Registry.org_id, Registry.name, Registry.status, Registry.expires_at
             )
             .where(
-                Registry.state == "active",
+                ACTIVE_REGISTRY,
                 Registry.expires_at <= now,
                 Registry.status != str(Status.EXPIRED),
                 checks.lease_free(now),

@@ -20,7 +20,7 @@ from .. import htmx
 from ..extensions import db
 from ..forms import EmptyForm
 from ..limits import outbound_checks
-from ..models import PLANS, Organization, Registry
+from ..models import ACTIVE_REGISTRY, PLANS, Organization, Registry
 from ..registry_client import providers, statuses
 from ..registry_client.providers import PROVIDERS
 from ..services import accounts, audit, checks
@@ -75,14 +75,14 @@ def orgs():
     counts = dict(
         db.session.execute(
             select(Registry.org_id, func.count())
-            .where(Registry.state == "active")
+            .where(ACTIVE_REGISTRY)
             .group_by(Registry.org_id)
         ).all()
     )
     failing = dict(
         db.session.execute(
             select(Registry.org_id, func.count())
-            .where(Registry.state == "active")
+            .where(ACTIVE_REGISTRY)
             .where(Registry.status.in_(tuple(statuses.FAILING)))
             .group_by(Registry.org_id)
         ).all()
@@ -102,7 +102,7 @@ def orgs():
 def _health(org: Organization) -> dict[str, int]:
     rows = db.session.execute(
         select(Registry.status, func.count())
-        .where(Registry.org_id == org.id, Registry.state == "active")
+        .where(Registry.org_id == org.id, ACTIVE_REGISTRY)
         .group_by(Registry.status)
     ).all()
     health = {"healthy": 0, "failing": 0, "other": 0}
