@@ -49,11 +49,12 @@ def create_app(
     login_manager.init_app(app)
     limiter.init_app(app)
 
-    from . import access, errors, icons, jobs, request_hooks, security, templating
+    from . import access, errors, field_markup, icons, jobs, request_hooks, security, templating
 
     jobs.init_app(app)
     request_hooks.init_app(app)
     templating.init_app(app)
+    field_markup.init_app(app)
     icons.init_app(app)
     access.init_app(app)
     security.init_app(app)
