@@ -52,6 +52,7 @@ def create_app(
     from . import (
         access,
         errors,
+        field_markup,
         icons,
         jobs,
         request_hooks,
@@ -64,6 +65,7 @@ def create_app(
     jobs.init_app(app)
     request_hooks.init_app(app)
     templating.init_app(app)
+    field_markup.init_app(app)
     icons.init_app(app)
     widget_attributes.install()
     urls.init_app(app)
