@@ -13,7 +13,7 @@ import functools
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, func, literal, literal_column, or_, select, union_all, update
+from sqlalchemy import bindparam, func, literal_column, or_, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 
 from .. import paging
@@ -159,7 +159,7 @@ def _listing_statement(with_alerts: bool, searching: bool):
         select(func.count()).select_from(Registry).where(*_listed(searching)).scalar_subquery()
     )
     rows_part = (
-        select(*ROW_COLUMNS, literal(0).label("alert"), total.label("total"))
+        select(*ROW_COLUMNS, literal_column("0").label("alert"), total.label("total"))
         .where(*_listed(searching))
         .order_by(Registry.name_key, Registry.id)
         .limit(bindparam("size"))
@@ -168,7 +168,7 @@ def _listing_statement(with_alerts: bool, searching: bool):
     if not with_alerts:
         return select(rows_part.subquery())
     alerts_part = select(
-        *ROW_COLUMNS, literal(1).label("alert"), literal(0).label("total")
+        *ROW_COLUMNS, literal_column("1").label("alert"), literal_column("0").label("total")
     ).where(Registry.org_id == bindparam("org_id"), *_alerting())
     return union_all(*(select(part.subquery()) for part in (rows_part, alerts_part))).order_by(
         *(literal_column(name) for name in ("alert", "name_key", "id"))
@@ -473,12 +473,17 @@ def remove(org: Organization, registry: Registry, dependents: int = 0) -> None:
     )
 
 
+#: The failing statuses, written into the SQL (our own lowercase words): binding the nine values
+#: on every settings page cost 2% of the empty registry page.
+_FAILING = tuple(literal_column(f"'{status.value}'") for status in sorted(statuses.FAILING))
+
+
 def _alerting() -> tuple:
     """What makes an org's registry one the banner lists."""
     return (
         ACTIVE_REGISTRY,
         Registry.last_success_at.is_not(None),
-        Registry.status.in_(tuple(statuses.FAILING)),
+        Registry.status.in_(_FAILING),
         Registry.alert_dismissed_at.is_(None),
     )
 
