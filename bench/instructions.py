@@ -5,6 +5,7 @@ by how much", in process through Flask's test client, with bench/hello.py's app 
 
     PYTHONPATH=. .venv/bin/python bench/instructions.py                 # every page, 200 requests
     PYTHONPATH=. .venv/bin/python bench/instructions.py --requests 50 --page "wizard step 2"
+    PYTHONPATH=. .venv/bin/python bench/instructions.py --page "registry page, empty" --fixed-cost
 
 Each page runs in its own `valgrind --tool=callgrind --instr-atstart=no` process: it seeds a
 fresh SQLite database as bench/pages.py does, signs in, sends 30 warm-up requests, then switches
@@ -32,6 +33,24 @@ WARM_UP = 30
 SWITCH = 500_000  # the two callgrind_control runs, counted once per process
 
 
+#: What the empty registry page costs without parts of it: its fixed cost, what no page can
+#: cut (the view's own work replaced, every hook, the session, the user's query kept).
+ABLATIONS = {
+    "empty page, the view answers a constant": lambda app: app.view_functions.update(
+        {"registries.index": lambda **values: "registries"}),
+    "empty page, the view runs its query only": lambda app: app.view_functions.update(
+        {"registries.index": _query_only}),
+}
+
+
+def _query_only(**values: object) -> str:
+    from webapp.access import current_org
+    from webapp.services import registries
+
+    registries.listing(current_org(), "", 1, with_alerts=True)
+    return "registries"
+
+
 def inner(label: str, count: int) -> None:
     """In the valgrind process: seed, warm up, count `count` requests of the page `label`."""
     sys.path.insert(0, str(ROOT))
@@ -46,7 +65,10 @@ def inner(label: str, count: int) -> None:
         with app.app_context():
             db.create_all()
             seeded = pages.seed()
-        page = next(page for page in pages.product_pages(seeded) if page.label == label)
+        if label in ABLATIONS:
+            ABLATIONS[label](app)
+        pages_label = "registry page, empty" if label in ABLATIONS else label
+        page = next(page for page in pages.product_pages(seeded) if page.label == pages_label)
         client, path, headers = pages.signed_in_client(app, seeded.email), page.path, page.headers
 
     def send() -> None:
@@ -88,6 +110,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--page", action="append", choices=labels,
                         help="only this page (and hello); repeatable")
+    parser.add_argument("--fixed-cost", action="store_true",
+                        help="also the empty page without its template, and without its query")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                         help="valgrind processes at a time (default: one a core)")
     parser.add_argument("--inner", help=argparse.SUPPRESS)
@@ -96,6 +120,8 @@ def main() -> None:
         inner(options.inner, options.requests)
         return
     chosen = ["hello", *(label for label in labels[1:] if label in (options.page or labels))]
+    if options.fixed_cost:
+        chosen += list(ABLATIONS)
     with ThreadPoolExecutor(options.jobs) as pool:  # each page is its own valgrind process
         figures = dict(zip(chosen, pool.map(lambda label: counted(label, options.requests),
                                             chosen), strict=True))
