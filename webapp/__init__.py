@@ -50,11 +50,13 @@ def create_app(
     limiter.init_app(app)
 
     from . import access, errors, icons, jobs, request_hooks, security, templating
+    from .registries import rows as registry_rows
 
     jobs.init_app(app)
     request_hooks.init_app(app)
     templating.init_app(app)
     icons.init_app(app)
+    registry_rows.init_app(app)  # after icons: its rows take `registry_icon`
     access.init_app(app)
     security.init_app(app)
     errors.init_app(app)
