@@ -61,12 +61,14 @@ def create_app(
         urls,
         widget_attributes,
     )
+    from .registries import rows as registry_rows
 
     jobs.init_app(app)
     request_hooks.init_app(app)
     templating.init_app(app)
     field_markup.init_app(app)
     icons.init_app(app)
+    registry_rows.init_app(app)  # after icons: its rows take `registry_icon`
     widget_attributes.install()
     urls.init_app(app)
     access.init_app(app)

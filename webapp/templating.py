@@ -9,7 +9,7 @@ import re
 from datetime import datetime
 
 from flask import Flask
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from .models import utcnow
 from .registry_client.providers import PROVIDERS, describe
@@ -70,15 +70,27 @@ def aws_setup(registry: object) -> dict[str, object] | None:
     }
 
 
+#: The cut (`truncate=True`) markup of `user_text` and `address` around their escaped text; the
+#: registry rows (webapp/registries/rows.py) fill them in themselves.
+CUT_USER_TEXT = '<bdi class="truncate">{}</bdi>'
+CUT_ADDRESS = '<span class="address truncate" dir="ltr">{}</span>'
+
+
 def user_text(value: object, truncate: bool = False) -> Markup:
     """Text someone typed (a name, a username, an org name), isolated with `<bdi>` so a
     right-to-left name cannot reorder the words around it. `truncate=True`: one line cut with
     an ellipsis (`.truncate`), no tooltip (keyboard and touch users cannot open one): the whole
     text is on the detail page, which leaves it off."""
-    text = "" if value is None else str(value)
+    text = escape("" if value is None else str(value))
+    # `str.format` and f-strings, not `Markup.format` (whose string.Formatter cost more than the
+    # rest of a registry row): the one non-literal piece is escaped.
     if truncate:
-        return Markup('<bdi class="truncate">{0}</bdi>').format(text)
-    return Markup("<bdi>{0}</bdi>").format(text)
+        return Markup(CUT_USER_TEXT.format(text))  # noqa: S704
+    return Markup(f"<bdi>{text}</bdi>")  # noqa: S704
+
+
+#: Where an address breaks: after each `/` and `:`.
+_ADDRESS_PIECE = re.compile(r"(?<=[/:])")
 
 
 def address(value: object, truncate: bool = False) -> Markup:
@@ -87,18 +99,18 @@ def address(value: object, truncate: bool = False) -> Markup:
     it never wraps mid-token (`127.0.0.1:505` / `6`, `team-` / `a`). `truncate=True` as for
     `user_text` (one line, so no pieces)."""
     text = "" if value is None else str(value)
+    # As in `user_text`: every non-literal piece is escaped.
     if truncate:  # one line: no break opportunities (Chromium breaks at <wbr> even in nowrap)
-        return Markup('<span class="address truncate" dir="ltr">{0}</span>').format(
-            text
-        )
+        return Markup(CUT_ADDRESS.format(escape(text)))  # noqa: S704
     # Each part up to and with its / or : is one unbreakable piece (`.address__part`, an
     # inline-block): lines break between pieces, not at the hyphens and dots inside one, unless a
     # piece alone is wider than the line.
-    parts = re.split(r"(?<=[/:])", text)
-    body = Markup("").join(
-        Markup('<span class="address__part">{0}</span>').format(part) for part in parts if part
+    body = "".join(
+        f'<span class="address__part">{escape(part)}</span>'
+        for part in _ADDRESS_PIECE.split(text)
+        if part
     )
-    return Markup('<span class="address" dir="ltr">{0}</span>').format(body)
+    return Markup(f'<span class="address" dir="ltr">{body}</span>')  # noqa: S704
 
 
 def init_app(app: Flask) -> None:
