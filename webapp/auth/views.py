@@ -42,7 +42,9 @@ def load_user(user_id: str) -> User | None:
         return None
     # One query for the user and their orgs: the org pages find the org and the membership
     # among them (webapp/access.py), and the org switcher lists them.
-    user = db.session.get(User, int(identifier), options=accounts.WITH_MEMBERSHIPS)
+    user = db.session.execute(
+        accounts.user_with_memberships(), {"user_id": int(identifier)}
+    ).unique().scalar_one_or_none()
     if user is None or user.session_epoch != int(epoch):
         return None
     return user

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -14,6 +15,15 @@ from ..models import PLANS, ROLES, Membership, Organization, User, utcnow
 
 #: Load a user with their memberships and those orgs in the same statement.
 WITH_MEMBERSHIPS = (joinedload(User.memberships).joinedload(Membership.org),)
+
+
+@functools.cache
+def user_with_memberships():
+    """The signed-in user's statement, built once (every request runs it; building it, with its
+    options, cost more than running it): the user `user_id` with their memberships and orgs."""
+    return select(User).options(*WITH_MEMBERSHIPS).where(User.id == bindparam("user_id"))
+
+
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 MIN_PASSWORD_LENGTH = 12
 # Hashed once so an unknown email costs as much time as a wrong password.
