@@ -2,7 +2,8 @@
 from `_macros/forms.html` (the entry point, with what each one renders) and which live here, as
 the template global `field_markup`. The macros cost about 6% of wizard step 2 (1.05 M of its
 17.9 M instructions per request, bench/instructions.py); these build the same bytes from
-strings. What a field costs now is mostly WTForms rendering its control (`html_params`).
+strings. What a field costs now is mostly WTForms building its control (whose attributes
+`webapp/widget_attributes.py` writes without `Markup.format`).
 
 Every value from outside (labels, help, errors, attributes, what was typed) goes through
 `markupsafe.escape` exactly where the macros printed it with `{{ }}`; WTForms renders its own
