@@ -165,13 +165,14 @@ def _listing_statement(with_alerts: bool, searching: bool):
         .limit(bindparam("size"))
         .offset(bindparam("skip"))
     )
-    if not with_alerts:
-        return select(rows_part.subquery())
+    by_name = [literal_column(name) for name in ("name_key", "id")]
+    if not with_alerts:  # a subquery's ORDER BY does not order the select around it
+        return select(rows_part.subquery()).order_by(*by_name)
     alerts_part = select(
         *ROW_COLUMNS, literal_column("1").label("alert"), literal_column("0").label("total")
     ).where(Registry.org_id == bindparam("org_id"), *_alerting())
     return union_all(*(select(part.subquery()) for part in (rows_part, alerts_part))).order_by(
-        *(literal_column(name) for name in ("alert", "name_key", "id"))
+        literal_column("alert"), *by_name
     )
 
 
